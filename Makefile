@@ -1,0 +1,48 @@
+# Soteria Exchange: every target builds its own virtual environment from the lock file.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/soteria demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy gateway schema adapters auth tests benchmarks
+
+contracts: install
+	$(BIN)/lint-imports
+
+test-sqlite: install
+	SOTERIA_TEST_DATABASE=sqlite $(BIN)/pytest
+
+test-postgres: install
+	SOTERIA_TEST_DATABASE=postgresql SOTERIA_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not sqlite_only"
+
+test: lint typecheck contracts test-sqlite test-postgres
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+reliability: install
+	$(BIN)/python -m benchmarks.reliability
+
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
