@@ -63,6 +63,7 @@ class Code(StrEnum):
     # warnings
     REPORTED_AFTER_RECORDED = "reported_after_recorded"
     AGE_BAND_CONTRADICTS_OFFENCE = "age_band_contradicts_offence"
+    STALE = "stale"  # older than the stored version: accepted, not applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,13 +349,7 @@ class RecordValidator:
             for i, spec in enumerate(FIELDS)
         )
         self._date_rules = tuple(
-            (
-                _I[a],
-                _I[b],
-                b if a != "offence_date" or b in ("reported_date", "recorded_date") else b,
-                msg,
-            )
-            for a, b, msg in _DATE_ORDER_RULES
+            (_I[a], _I[b], field, message) for a, b, field, message in _DATE_ORDER_RULES
         )
 
     def validate(

@@ -1,0 +1,1 @@
+"""A force's record store: submissions, current records and their earlier versions."""

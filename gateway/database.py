@@ -1,0 +1,53 @@
+"""The database as the gateway sees it: every package's tables, migrations, seeding."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData
+
+from adapters.store import models as store_models
+
+
+def all_metadata() -> list[MetaData]:
+    """Every MetaData whose tables the migrations build (order: dependencies first)."""
+    return [store_models.metadata]
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    location = Path(str(resources.files("gateway.migrations")))
+    config.set_main_option("script_location", str(location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (the only way tables are created)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def check(engine: Engine) -> None:
+    """Fail if the models and the migrations disagree (``alembic check``)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.check(config)
