@@ -98,38 +98,41 @@ class Indicator:
         return self.basis is not Basis.SNAPSHOT
 
 
-I, U, B, P = IndicatorId, Unit, Basis, Pillar
 _ASSIGNED: Final = "records with an outcome assigned and outcome_date in P (outcomes_assigned)"
 _RECORDED: Final = "records with recorded_date in P (recorded_offences)"
 
 
-def _share(id_: IndicatorId, title: str, what: str, pillar: Pillar, part: str) -> Indicator:
+def _share(
+    id_: IndicatorId, title: str, what: str, records: str, pillar: Pillar, *, part: str
+) -> Indicator:
     return Indicator(
         id_,
         title,
-        f"Share of the outcomes assigned in the period that are {what}: records with "
-        f"{what} and outcome_date in P, divided by records with any outcome assigned and "
-        "outcome_date in P (outcomes_assigned), whatever their recorded_date.",
-        U.RATIO,
-        B.IN_PERIOD,
+        f"Share of the outcomes assigned in the period that are {what}: records "
+        f"{records} with outcome_date in P, divided by records with any outcome assigned "
+        "(outcome_type set and not 0) with outcome_date in P (outcomes_assigned), whatever "
+        "their recorded_date.",
+        Unit.RATIO,
+        Basis.IN_PERIOD,
         pillar,
-        f"records with {what} and outcome_date in P",
+        f"records {records} with outcome_date in P",
         _ASSIGNED,
         (part, "assigned"),
     )
 
 
-def _cohort(id_: IndicatorId, title: str, what: str, part: str) -> Indicator:
+def _cohort(id_: IndicatorId, title: str, which: str, part: str) -> Indicator:
     return Indicator(
         id_,
         title,
-        f"Share of the offences recorded in the period with {what}: records with "
-        f"recorded_date in P and {what}, divided by records with recorded_date in P. A cohort "
-        "figure: it revises as investigations progress, so it is read with its as-at date T.",
-        U.RATIO,
-        B.COHORT,
-        P.SUSPECT_FOCUSED,
-        f"records with recorded_date in P and {what}",
+        f"Of the offences recorded in the period, the share {which}: records with "
+        f"recorded_date in P {which}, divided by records with recorded_date in P "
+        "(recorded_offences). A cohort figure: it revises as investigations progress, so it "
+        "is read with its as-at date T.",
+        Unit.RATIO,
+        Basis.COHORT,
+        Pillar.SUSPECT_FOCUSED,
+        f"records with recorded_date in P {which}",
         _RECORDED,
         (part, "recorded"),
     )
@@ -139,202 +142,114 @@ def _referral(id_: IndicatorId, title: str, service: str, part: str) -> Indicato
     return Indicator(
         id_,
         title,
-        f"Share of victims referred to {service}, among offences recorded in the period where "
-        f"the referral is known: records with recorded_date in P and {part}_referral true, "
-        f"divided by records with recorded_date in P and {part}_referral given (true or "
-        "false). Records with no answer are in neither.",
-        U.RATIO,
-        B.COHORT,
-        P.VICTIM_CENTRED,
+        f"Of the offences recorded in the period where the answer is known, the share whose "
+        f"victim was referred to {service}: records with recorded_date in P and "
+        f"{part}_referral true, divided by records with recorded_date in P and {part}_referral "
+        "given (true or false). Records with no answer are in neither.",
+        Unit.RATIO,
+        Basis.COHORT,
+        Pillar.VICTIM_CENTRED,
         f"records with recorded_date in P and {part}_referral true",
         f"records with recorded_date in P and {part}_referral given",
         (f"{part}_referred", f"{part}_known"),
     )
 
 
+_CHARGED: Final = "charged (outcome_type 1 or 1A)"
+_COUNT, _RATIO, _DAYS = Unit.COUNT, Unit.RATIO, Unit.DAYS
+_IN_PERIOD, _COHORT, _SNAPSHOT = Basis.IN_PERIOD, Basis.COHORT, Basis.SNAPSHOT
+
+# A data table, one entry per indicator in the standard's order; kept compact on purpose.
+# fmt: off
 CATALOGUE: Final[tuple[Indicator, ...]] = (
-    Indicator(
-        I.RECORDED_OFFENCES,
-        "Recorded offences",
-        "Number of records with recorded_date in P.",
-        U.COUNT,
-        B.IN_PERIOD,
-        P.VOLUME,
-        "records with recorded_date in P",
-        None,
-        ("recorded",),
-    ),  # fmt: skip
-    Indicator(
-        I.OUTCOMES_ASSIGNED,
-        "Outcomes assigned",
-        "Number of records with an outcome assigned (outcome_type set and not 0) and "
-        "outcome_date in P, whatever their recorded_date.",
-        U.COUNT,
-        B.IN_PERIOD,
-        P.VOLUME,
-        _ASSIGNED,
-        None,
-        ("assigned",),
-    ),  # fmt: skip
-    _share(
-        I.CHARGE_OUTCOME_SHARE,
-        "Charge share of outcomes",
-        "charged (outcome_type 1 or 1A)",
-        P.SUSPECT_FOCUSED,
-        "charged",
-    ),  # fmt: skip
-    _cohort(
-        I.CHARGE_RATE_COHORT,
-        "Charge rate (cohort)",
-        "charged (outcome_type 1 or 1A) with outcome_date on or before T",
-        "cohort_charged",
-    ),  # fmt: skip
-    _share(
-        I.VICTIM_WITHDRAWAL_SHARE,
-        "Victim withdrawal share of outcomes",
-        "outcome_type 14 or 16 (victim does not support further action)",
-        P.VICTIM_CENTRED,
-        "victim_withdrawal",
-    ),  # fmt: skip
-    _share(
-        I.EVIDENTIAL_DIFFICULTIES_SHARE,
-        "Evidential difficulties share of outcomes",
-        "outcome_type 15 (victim supports action, evidential difficulties)",
-        P.SUSPECT_FOCUSED,
-        "evidential_difficulties",
-    ),  # fmt: skip
-    _share(
-        I.NO_SUSPECT_SHARE,
-        "No suspect identified share of outcomes",
-        "outcome_type 18 (investigation complete, no suspect identified)",
-        P.SUSPECT_FOCUSED,
-        "no_suspect",
-    ),  # fmt: skip
-    Indicator(
-        I.MEDIAN_DAYS_TO_CHARGE,
-        "Median days to charge",
-        "Median of outcome_date minus recorded_date, in days, over records charged "
-        "(outcome_type 1 or 1A) with outcome_date in P.",
-        U.DAYS,
-        B.IN_PERIOD,
-        P.SUSPECT_FOCUSED,
-        "records charged (outcome_type 1 or 1A) with outcome_date in P",
-        None,
-        ("charged",),
-    ),  # fmt: skip
-    Indicator(
-        I.MEDIAN_DAYS_TO_OUTCOME,
-        "Median days to outcome",
-        "Median of outcome_date minus recorded_date, in days, over records with any outcome "
-        "assigned and outcome_date in P.",
-        U.DAYS,
-        B.IN_PERIOD,
-        P.VICTIM_CENTRED,
-        _ASSIGNED,
-        None,
-        ("assigned",),
-    ),  # fmt: skip
-    _cohort(
-        I.CPS_REFERRAL_RATE_COHORT,
-        "CPS referral rate (cohort)",
-        "cps_referral_date on or before T",
-        "cps_referred",
-    ),  # fmt: skip
-    _cohort(
-        I.SUSPECT_IDENTIFIED_RATE_COHORT,
-        "Suspect identified rate (cohort)",
-        "suspect_identified_date on or before T",
-        "suspect_identified",
-    ),  # fmt: skip
-    Indicator(
-        I.REPEAT_SUSPECT_SHARE,
-        "Repeat suspect share",
-        "Share of offences recorded in the period whose suspect is linked to other offences: "
-        "records with recorded_date in P and a suspect_ref that appears on 2 or more active "
-        "records of the same force (any recorded date, any offence scope, as at T), divided "
-        "by records with recorded_date in P and a suspect_ref.",
-        U.RATIO,
-        B.COHORT,
-        P.SUSPECT_FOCUSED,
-        "records with recorded_date in P and a suspect_ref on 2 or more active records",
-        "records with recorded_date in P and a suspect_ref",
-        ("repeat_suspect", "with_suspect_ref"),
-    ),  # fmt: skip
-    Indicator(
-        I.OPEN_INVESTIGATIONS,
-        "Open investigations",
-        "Number of investigations open at the end of the period: records with recorded_date "
-        "on or before P.end and either no outcome assigned or outcome_date after P.end.",
-        U.COUNT,
-        B.SNAPSHOT,
-        P.VICTIM_CENTRED,
-        "records open at P.end",
-        None,
-        ("open",),
-    ),  # fmt: skip
-    Indicator(
-        I.OPEN_OVER_365_DAYS,
-        "Open investigations over 365 days",
-        "Number of the open investigations (as open_investigations) recorded more than 365 "
-        "days before the end of the period: P.end minus recorded_date greater than 365 days.",
-        U.COUNT,
-        B.SNAPSHOT,
-        P.VICTIM_CENTRED,
-        "records open at P.end and recorded more than 365 days before it",
-        None,
-        ("open_over_365",),
-    ),  # fmt: skip
-    _referral(
-        I.ISVA_REFERRAL_RATE,
-        "ISVA referral rate",
-        "an Independent Sexual Violence Adviser (ISVA)",
-        "isva",
-    ),  # fmt: skip
-    _referral(
-        I.SARC_REFERRAL_RATE,
-        "SARC referral rate",
-        "a Sexual Assault Referral Centre (SARC)",
-        "sarc",
-    ),  # fmt: skip
-    Indicator(
-        I.MEDIAN_DAYS_DEVICE_RETURN,
-        "Median days to return a victim's device",
-        "Median of victim_device_returned_date minus victim_device_seized_date, in days, over "
-        "records with victim_device_returned_date in P.",
-        U.DAYS,
-        B.IN_PERIOD,
-        P.VICTIM_CENTRED,
-        "records with victim_device_returned_date in P",
-        None,
-        ("device_returned",),
-    ),  # fmt: skip
-    Indicator(
-        I.DEVICE_RETURNED_WITHIN_1_DAY_SHARE,
-        "Victim devices returned within 1 day",
-        "Share of victims' devices returned in the period that were returned within one day: "
-        "records with victim_device_returned_date in P and victim_device_returned_date minus "
-        "victim_device_seized_date at most 1 day, divided by all records with "
-        "victim_device_returned_date in P.",
-        U.RATIO,
-        B.IN_PERIOD,
-        P.VICTIM_CENTRED,
-        "records with victim_device_returned_date in P returned at most 1 day after seizure",
-        "records with victim_device_returned_date in P",
-        ("device_returned_within_1_day", "device_returned"),
-    ),  # fmt: skip
-    Indicator(
-        I.MEDIAN_DAYS_OFFENCE_TO_REPORT,
-        "Median days from offence to report",
-        "Median of reported_date minus offence_date, in days, over records with recorded_date "
-        "in P that have both reported_date and offence_date.",
-        U.DAYS,
-        B.COHORT,
-        P.CONTEXT_LED,
-        "records with recorded_date in P and both reported_date and offence_date",
-        None,
-        ("with_offence_and_report_dates",),
-    ),  # fmt: skip
+    Indicator(IndicatorId.RECORDED_OFFENCES, "Recorded offences",
+              "Number of records with recorded_date in P.",
+              _COUNT, _IN_PERIOD, Pillar.VOLUME,
+              "records with recorded_date in P", None, ("recorded",)),
+    Indicator(IndicatorId.OUTCOMES_ASSIGNED, "Outcomes assigned",
+              "Number of records with an outcome assigned (outcome_type set and not 0) and "
+              "outcome_date in P, whatever their recorded_date.",
+              _COUNT, _IN_PERIOD, Pillar.VOLUME, _ASSIGNED, None, ("assigned",)),
+    _share(IndicatorId.CHARGE_OUTCOME_SHARE, "Charge share of outcomes",
+           "charges", _CHARGED, Pillar.SUSPECT_FOCUSED, part="charged"),
+    _cohort(IndicatorId.CHARGE_RATE_COHORT, "Charge rate (cohort)",
+            f"that are {_CHARGED} with outcome_date on or before T", "cohort_charged"),
+    _share(IndicatorId.VICTIM_WITHDRAWAL_SHARE, "Victim withdrawal share of outcomes",
+           "victim withdrawals",
+           "with outcome_type 14 or 16 (evidential difficulties: the victim does not support, "
+           "or withdraws support for, further action)",
+           Pillar.VICTIM_CENTRED, part="victim_withdrawal"),
+    _share(IndicatorId.EVIDENTIAL_DIFFICULTIES_SHARE, "Evidential difficulties share of outcomes",
+           "evidential difficulties with the victim supporting action",
+           "with outcome_type 15 (evidential difficulties: suspect identified, the victim "
+           "supports action)",
+           Pillar.SUSPECT_FOCUSED, part="evidential_difficulties"),
+    _share(IndicatorId.NO_SUSPECT_SHARE, "No suspect identified share of outcomes",
+           "investigations completed with no suspect identified",
+           "with outcome_type 18 (investigation complete, no suspect identified)",
+           Pillar.SUSPECT_FOCUSED, part="no_suspect"),
+    Indicator(IndicatorId.MEDIAN_DAYS_TO_CHARGE, "Median days to charge",
+              "Median of outcome_date minus recorded_date, in days, over records "
+              f"{_CHARGED} with outcome_date in P.",
+              _DAYS, _IN_PERIOD, Pillar.SUSPECT_FOCUSED,
+              f"records {_CHARGED} with outcome_date in P", None, ("charged",)),
+    Indicator(IndicatorId.MEDIAN_DAYS_TO_OUTCOME, "Median days to outcome",
+              "Median of outcome_date minus recorded_date, in days, over records with any "
+              "outcome assigned (outcome_type set and not 0) and outcome_date in P.",
+              _DAYS, _IN_PERIOD, Pillar.VICTIM_CENTRED, _ASSIGNED, None, ("assigned",)),
+    _cohort(IndicatorId.CPS_REFERRAL_RATE_COHORT, "CPS referral rate (cohort)",
+            "that have a cps_referral_date on or before T", "cps_referred"),
+    _cohort(IndicatorId.SUSPECT_IDENTIFIED_RATE_COHORT, "Suspect identified rate (cohort)",
+            "that have a suspect_identified_date on or before T",
+            "suspect_identified"),
+    Indicator(IndicatorId.REPEAT_SUSPECT_SHARE, "Repeat suspect share",
+              "Of the offences recorded in the period that have a suspect_ref, the share whose "
+              "suspect_ref appears on 2 or more active records of the same force (any recorded "
+              "date, any offence scope, as at T): records with recorded_date in P and such a "
+              "suspect_ref, divided by records with recorded_date in P and a suspect_ref.",
+              _RATIO, _COHORT, Pillar.SUSPECT_FOCUSED,
+              "records with recorded_date in P and a suspect_ref on 2 or more active records",
+              "records with recorded_date in P and a suspect_ref",
+              ("repeat_suspect", "with_suspect_ref")),
+    Indicator(IndicatorId.OPEN_INVESTIGATIONS, "Open investigations",
+              "Number of investigations open at the end of the period: records with "
+              "recorded_date on or before P.end and either no outcome assigned or outcome_date "
+              "after P.end.",
+              _COUNT, _SNAPSHOT, Pillar.VICTIM_CENTRED, "records open at P.end", None, ("open",)),
+    Indicator(IndicatorId.OPEN_OVER_365_DAYS, "Open investigations over 365 days",
+              "Number of the investigations open at the end of the period (as "
+              "open_investigations) with P.end minus recorded_date greater than 365 days.",
+              _COUNT, _SNAPSHOT, Pillar.VICTIM_CENTRED,
+              "records open at P.end with P.end minus recorded_date over 365 days", None,
+              ("open_over_365",)),
+    _referral(IndicatorId.ISVA_REFERRAL_RATE, "ISVA referral rate",
+              "an Independent Sexual Violence Adviser (ISVA)", "isva"),
+    _referral(IndicatorId.SARC_REFERRAL_RATE, "SARC referral rate",
+              "a Sexual Assault Referral Centre (SARC)", "sarc"),
+    Indicator(IndicatorId.MEDIAN_DAYS_DEVICE_RETURN, "Median days to return a victim's device",
+              "Median of victim_device_returned_date minus victim_device_seized_date, in days, "
+              "over records with victim_device_returned_date in P.",
+              _DAYS, _IN_PERIOD, Pillar.VICTIM_CENTRED,
+              "records with victim_device_returned_date in P", None, ("device_returned",)),
+    Indicator(IndicatorId.DEVICE_RETURNED_WITHIN_1_DAY_SHARE,
+              "Victim devices returned within 1 day",
+              "Of the victims' devices returned in the period, the share returned within one "
+              "day: records with victim_device_returned_date in P and "
+              "victim_device_returned_date minus victim_device_seized_date of at most 1 day, "
+              "divided by all records with victim_device_returned_date in P.",
+              _RATIO, _IN_PERIOD, Pillar.VICTIM_CENTRED,
+              "records with victim_device_returned_date in P, returned at most 1 day after "
+              "seizure",
+              "records with victim_device_returned_date in P",
+              ("device_returned_within_1_day", "device_returned")),
+    Indicator(IndicatorId.MEDIAN_DAYS_OFFENCE_TO_REPORT, "Median days from offence to report",
+              "Median of reported_date minus offence_date, in days, over records with "
+              "recorded_date in P that have both reported_date and offence_date.",
+              _DAYS, _COHORT, Pillar.CONTEXT_LED,
+              "records with recorded_date in P and both reported_date and offence_date", None,
+              ("with_offence_and_report_dates",)),
 )
+# fmt: on
 
 _BY_ID: Final[dict[str, Indicator]] = {i.id.value: i for i in CATALOGUE}
 

@@ -1,0 +1,151 @@
+"""The push path over HTTP: ``/v1/forces/{force}/submissions``.
+
+Routes only translate: HTTP in, a call into ``adapters.store.ingest``, a receipt or a
+problem document out. Who may call is decided by ``gateway.access`` from the policy table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.formats.errors import FormatError
+from adapters.store import receipts
+from adapters.store.errors import (
+    BodyTooLarge,
+    IdempotencyConflict,
+    SubmissionRefused,
+)
+from adapters.store.ingest import IngestResult, SubmissionRequest, check_replay, ingest
+from gateway.access import Action, require
+from gateway.bodies import MeteredBody, run_with_body
+from gateway.problems import json_response, problem
+from gateway.services import services_of
+from gateway.submission_formats import UnsupportedFormat, choose_format
+from schema import codelists
+
+MAX_KEY_LENGTH = 200
+PAGE_MAX = 100
+
+
+def _known_force(force: str) -> Response | None:
+    if codelists.force(force) is None:
+        return problem(404, "unknown_force", f"There is no force '{force}'.")
+    return None
+
+
+async def create_submission(request: Request) -> Response:
+    force = request.path_params["force"]
+    if (missing := _known_force(force)) is not None:
+        return missing
+    principal = require(request, Action.PUSH_SUBMISSION, force)
+    services = services_of(request)
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key:
+        return problem(400, "idempotency_key_required",
+                       "The Idempotency-Key header is required: a unique value per distinct "
+                       "submission (retries of the same submission reuse it).")
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        return problem(400, "invalid_idempotency_key",
+                       f"The Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.")
+    dry_run_raw = request.query_params.get("dry_run", "false").lower()
+    if dry_run_raw not in {"true", "false", "1", "0"}:
+        return problem(400, "invalid_parameter", "dry_run must be true or false.")
+    dry_run = dry_run_raw in {"true", "1"}
+    try:
+        fmt = choose_format(services.forces, force, request.headers.get("content-type"),
+                            request.query_params.get("format"))
+    except UnsupportedFormat as exc:
+        return problem(415, "unsupported_media_type", str(exc))
+    submission = SubmissionRequest(
+        force=force, idempotency_key=key, actor=principal.client_id, format=fmt.name,
+        dry_run=dry_run,
+    )
+
+    def work(chunks: Iterator[bytes]) -> IngestResult:
+        body = MeteredBody(chunks, services.settings.max_body_bytes)
+        if not dry_run:
+            existing = check_replay(services.engine, force, key)
+            if existing is not None:
+                if existing.content_sha256 != body.sha256():
+                    raise IdempotencyConflict(key)
+                return IngestResult(existing, replayed=True)
+        parsed = fmt.parse(iter(body))
+        return ingest(services.engine, submission, parsed, body.sha256, now=services.clock,
+                      hooks=services.ingest_hooks)
+
+    try:
+        result = await run_with_body(request, work)
+    except SubmissionRefused as refused:
+        return problem(
+            422, "submission_refused",
+            f"The submission has {refused.total} error(s); nothing was stored. Fix every "
+            "listed row and push again.",
+            error_count=refused.total, errors=[i.as_dict() for i in refused.issues],
+            errors_truncated=refused.total > len(refused.issues),
+        )
+    except FormatError as exc:
+        return problem(400 if exc.code != "invalid_encoding" else 400, exc.code, exc.message,
+                       **({"row": exc.row} if exc.row is not None else {}))
+    except BodyTooLarge as exc:
+        return problem(413, "body_too_large", str(exc))
+    except IdempotencyConflict as exc:
+        return problem(409, "idempotency_conflict", str(exc))
+    receipt = result.receipt.as_json()
+    if result.replayed:
+        return json_response(receipt, 200, headers={"Idempotent-Replayed": "true"})
+    return json_response(receipt, 200 if dry_run else 201)
+
+
+async def get_submission(request: Request) -> Response:
+    force = request.path_params["force"]
+    if (missing := _known_force(force)) is not None:
+        return missing
+    require(request, Action.READ_SUBMISSION, force)
+    services = services_of(request)
+    with services.engine.connect() as conn:
+        found = receipts.get_receipt(conn, force, request.path_params["submission_id"])
+    if found is None:
+        return problem(404, "unknown_submission", "There is no such submission for this force.")
+    return json_response(found.as_json())
+
+
+def _parse_cursor(raw: str) -> tuple[dt.datetime, str]:
+    at, _, sid = raw.partition("|")
+    return dt.datetime.fromisoformat(at), sid
+
+
+async def list_submissions(request: Request) -> Response:
+    force = request.path_params["force"]
+    if (missing := _known_force(force)) is not None:
+        return missing
+    require(request, Action.READ_SUBMISSION, force)
+    services = services_of(request)
+    try:
+        limit = int(request.query_params.get("limit", "20"))
+        before = request.query_params.get("after")
+        cursor = _parse_cursor(before) if before else None
+    except ValueError:
+        return problem(400, "invalid_parameter", "limit must be a number and after a cursor "
+                       "from a previous page.")
+    if not 1 <= limit <= PAGE_MAX:
+        return problem(400, "invalid_parameter", f"limit must be from 1 to {PAGE_MAX}.")
+    with services.engine.connect() as conn:
+        page = receipts.list_receipts(conn, force, limit=limit + 1, before=cursor)
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = (
+        f"{page[-1].received_at.isoformat()}|{page[-1].submission_id}" if more and page else None
+    )
+    return json_response({"items": [r.as_json() for r in page], "next": next_cursor})
+
+
+routes = [
+    Route("/v1/forces/{force}/submissions", create_submission, methods=["POST"]),
+    Route("/v1/forces/{force}/submissions", list_submissions, methods=["GET"]),
+    Route("/v1/forces/{force}/submissions/{submission_id}", get_submission, methods=["GET"]),
+]

@@ -1,0 +1,80 @@
+"""Shared fixtures: one migrated database per test run, SQLite or PostgreSQL.
+
+``make test`` runs the whole suite twice: ``SOTERIA_TEST_DATABASE=sqlite`` and
+``SOTERIA_TEST_DATABASE=postgresql`` (a database of its own on 127.0.0.1:5432, created
+and dropped here). Tables are built by the Alembic migrations, never by ``create_all``;
+each test that asks for ``engine`` starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from adapters.store.engine import make_engine
+from gateway import database
+
+DATABASE_KIND = os.environ.get("SOTERIA_TEST_DATABASE", "sqlite")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SOTERIA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+# Reference tables the migrations seed; everything else is emptied between tests.
+_KEEP = {"alembic_version", "forces"}
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"soteria_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if DATABASE_KIND == "postgresql":
+        yield from _postgres_database()
+    else:
+        path: Path = tmp_path_factory.mktemp("db") / "soteria.db"
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    database.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def empty_tables(engine: Engine) -> None:
+    tables = [
+        t.name
+        for metadata in database.all_metadata()
+        for t in reversed(metadata.sorted_tables)
+        if t.name not in _KEEP
+    ]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+        conn.execute(text("UPDATE forces SET data_version = 0, last_submission_at = NULL"))
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    empty_tables(migrated_engine)
+    return migrated_engine
