@@ -70,7 +70,7 @@ class Code(StrEnum):
 class Issue:
     row: int | None  # 1-based data row; None for a problem with the header
     field: str | None
-    code: Code
+    code: str  # a Code, or a format's row-level code (adapters.errors.FormatError)
     message: str
     severity: Severity = Severity.ERROR
 

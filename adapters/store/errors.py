@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters.errors import AdapterError
 from schema.validation import Issue
 
 MAX_REPORTED_ISSUES = 1_000
 
 
-class StoreError(Exception):
+class StoreError(AdapterError):
     """Base of the store's errors."""
 
 

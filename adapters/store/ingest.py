@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from adapters.errors import FormatError
 from adapters.store import merge
 from adapters.store.errors import (
     MAX_REPORTED_ISSUES,
@@ -34,12 +35,12 @@ RawRow = Mapping[str, str | None]
 
 
 class ParsedInput(Protocol):
-    """What a format hands over: the header it saw and the data rows, lazily."""
+    """What a format hands over (``adapters.formats.base.Parsed``): header, then rows."""
 
     @property
-    def columns(self) -> Sequence[str]: ...
+    def header(self) -> Sequence[str]: ...
 
-    def rows(self) -> Iterable[tuple[int, RawRow]]: ...
+    def __iter__(self) -> Iterator[tuple[int, RawRow]]: ...
 
 
 class ChangeHook(Protocol):
@@ -79,16 +80,23 @@ def _stage_and_validate(
     errors: list[Issue] = []
     warnings: list[Issue] = []
     error_total = warning_total = 0
-    for issue in check_columns(parsed.columns):
+    for issue in check_columns(parsed.header):
         errors.append(issue)
         error_total += 1
     validator = RecordValidator(today=today)
     writer = open_stage(conn)
     rows = 0
     try:
-        for number, raw in parsed.rows():
+        for number, raw in parsed:
             rows += 1
-            record, issues = validator.validate(number, raw)
+            problems = getattr(raw, "problems", ())
+            if problems:
+                # The format could not read this row (wrong field count, a date not in the
+                # force's pattern...): its own errors stand for it; it is not validated.
+                issues = [_format_issue(number, p) for p in problems]
+                record = None
+            else:
+                record, issues = validator.validate(number, raw)
             if issues:
                 for issue in issues:
                     if issue.severity is Severity.ERROR:
@@ -104,6 +112,10 @@ def _stage_and_validate(
     finally:
         writer.close()
     return rows, errors, error_total, warnings, warning_total
+
+
+def _format_issue(row: int, problem: FormatError) -> Issue:
+    return Issue(row, problem.field, problem.code, problem.message)
 
 
 def ingest(

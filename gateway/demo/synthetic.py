@@ -507,7 +507,12 @@ def _rows(
             else:
                 taken = 0
 
-        latest = max(rec, ident, referred, out, taken, back)
+        # The latest date set, for updated_at (conditional expressions: cheaper than max()).
+        latest = out if out else rec
+        latest = ident if ident > latest else latest
+        latest = referred if referred > latest else latest
+        latest = taken if taken > latest else latest
+        latest = back if back > latest else latest
         if closed or status != "active":
             touched = latest + close_to_update[bits(12)]
         else:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.formats.errors import FormatError
+from adapters.errors import FormatError
 from adapters.store import receipts
 from adapters.store.errors import (
     BodyTooLarge,

@@ -1,0 +1,97 @@
+"""The application factory: ``create_app(settings)`` builds the whole service.
+
+Nothing happens at import time: the engine, keys and caches are made in the lifespan, so
+tests, the CLI and uvicorn workers each get their own, configured by the ``Settings``
+they pass in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from adapters.store.engine import make_engine
+from gateway.forces_config import load_forces_config
+from gateway.problems import problem
+from gateway.routes import meta, submissions
+from gateway.services import Services
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (echoed in ``X-Request-Id``), for support and the audit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))  # type: ignore[call-overload]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)  # type: ignore[arg-type]
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return problem(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", "unknown")
+    log.exception("unexpected error (request %s)", request_id)
+    return problem(500, "internal",
+                   f"An internal error occurred. Quote request id {request_id} to support.",
+                   request_id=request_id)
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
+    """The ASGI app; ``services`` lets tests inject a clock or an engine they already hold."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        built = services or Services(
+            settings=settings,
+            engine=make_engine(settings.database_url),
+            forces=load_forces_config(settings.forces_config),
+        )
+        app.state.services = built
+        try:
+            yield
+        finally:
+            if services is None:
+                built.engine.dispose()
+
+    handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: _http_exception,
+        Exception: _unexpected,
+    }
+    return Starlette(
+        routes=[*meta.routes, *submissions.routes],
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers=handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
