@@ -565,11 +565,14 @@ def update_rows(rows: Iterable[Row], *, seed: int, fraction: float, end: dt.date
     if not 0.0 <= fraction <= 1.0:
         raise ValueError("fraction must be between 0 and 1")
     rng = random.Random(f"soteria-synthetic-update/{seed}")  # noqa: S311 - not secret
-    end_ordinal = end.toordinal()
-    dates = _date_strings(end_ordinal)
+    return _updates(rows, rng, fraction, end.toordinal())
+
+
+def _updates(rows: Iterable[Row], rng: random.Random, fraction: float, end: int) -> Iterator[Row]:
+    dates = _date_strings(end)
     for row in rows:
         if rng.random() < fraction:
-            changed = _progress(row, rng, end_ordinal, dates)
+            changed = _progress(row, rng, end, dates)
             if changed is not None:
                 yield changed
 
