@@ -11,7 +11,7 @@ types only. The tree::
     ├── ClientRegistrationError     create_client refused its input (also a ValueError)
     ├── UnknownClientError          no client with that id (also a LookupError)
     ├── JWKSFetchError              an external issuer's JWKS could not be fetched or parsed
-    └── AccessDenied                a request is refused; carries its HTTP status and code
+    └── AccessDeniedError           a request is refused; carries its HTTP status and code
         │                           (also starlette's AuthenticationError, so the
         │                           AuthenticationMiddleware hands it to ``on_error``)
         ├── InvalidRequestError     400 error="invalid_request" (token in the query string)
@@ -21,12 +21,14 @@ types only. The tree::
         ├── WrongForceError         403 error="insufficient_scope", code "wrong_force"
         └── RateLimitedError        429 with Retry-After
 
-``AccessDenied.description`` is always one of the fixed sentences below, never text that
-came from the token or from a library, so error responses cannot leak token contents or
-internal details.
+``AccessDeniedError.description`` is always a fixed sentence (a ``TokenFault`` or a class
+default), never text that came from the token or from a library, so error responses
+cannot leak token contents or internal details.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from starlette.authentication import AuthenticationError
 
@@ -59,7 +61,7 @@ class JWKSFetchError(AuthError):
     """An external issuer's key set could not be fetched or parsed."""
 
 
-class AccessDenied(AuthError, AuthenticationError):
+class AccessDeniedError(AuthError, AuthenticationError):
     """A request is refused. Subclasses fix the status, RFC 6750 error and problem code."""
 
     status_code: int = 401
@@ -72,14 +74,14 @@ class AccessDenied(AuthError, AuthenticationError):
         self.description = description
 
 
-class InvalidRequestError(AccessDenied):
+class InvalidRequestError(AccessDeniedError):
     status_code = 400
     code = "invalid_request"
     title = "Invalid request"
     bearer_error = "invalid_request"
 
 
-class MissingTokenError(AccessDenied):
+class MissingTokenError(AccessDeniedError):
     status_code = 401
     code = "missing_token"
     title = "Authentication required"
@@ -89,14 +91,14 @@ class MissingTokenError(AccessDenied):
         super().__init__(description)
 
 
-class InvalidTokenError(AccessDenied):
+class InvalidTokenError(AccessDeniedError):
     status_code = 401
     code = "invalid_token"
     title = "Invalid access token"
     bearer_error = "invalid_token"
 
 
-class InsufficientScopeError(AccessDenied):
+class InsufficientScopeError(AccessDeniedError):
     status_code = 403
     code = "insufficient_scope"
     title = "Insufficient scope"
@@ -108,7 +110,7 @@ class InsufficientScopeError(AccessDenied):
         self.required_scope = required
 
 
-class WrongForceError(AccessDenied):
+class WrongForceError(AccessDeniedError):
     status_code = 403
     code = "wrong_force"
     title = "Forbidden for this force"
@@ -120,7 +122,7 @@ class WrongForceError(AccessDenied):
         super().__init__(description)
 
 
-class RateLimitedError(AccessDenied):
+class RateLimitedError(AccessDeniedError):
     status_code = 429
     code = "rate_limited"
     title = "Too many requests"
@@ -131,21 +133,23 @@ class RateLimitedError(AccessDenied):
         self.retry_after = retry_after
 
 
-# The fixed descriptions of InvalidTokenError. Tests compare against these, and nothing
-# else is ever put in an ``error_description``.
-TOKEN_MALFORMED = "The access token is malformed"
-TOKEN_EXPIRED = "The access token has expired"
-TOKEN_NOT_YET_VALID = "The access token is not yet valid"
-TOKEN_BAD_SIGNATURE = "The access token signature is invalid"
-TOKEN_UNTRUSTED_ISSUER = "The access token was not issued by a trusted issuer"
-TOKEN_WRONG_AUDIENCE = "The access token is not intended for this service"
-TOKEN_UNKNOWN_KEY = "The access token was signed with an unknown key"
-TOKEN_KEYS_UNAVAILABLE = "The issuer's signing keys are unavailable"
-TOKEN_BAD_ALGORITHM = "The access token signing algorithm is not allowed"
-TOKEN_BAD_TYPE = "The access token type must be at+jwt"
-TOKEN_BAD_CLAIMS = "The access token claims are invalid"
-TOKEN_REVOKED = "The access token has been revoked"
-TOKEN_IN_QUERY = (
-    "Access tokens are refused in the query string; send an Authorization: Bearer header"
-)
-TOKEN_BAD_HEADER = "The Authorization header must be 'Bearer <token>' and appear once"
+class TokenFault(StrEnum):
+    """The fixed descriptions of ``InvalidTokenError`` and ``InvalidRequestError``.
+
+    Tests compare against these, and nothing else is ever put in an ``error_description``.
+    """
+
+    MALFORMED = "The access token is malformed"
+    EXPIRED = "The access token has expired"
+    NOT_YET_VALID = "The access token is not yet valid"
+    BAD_SIGNATURE = "The access token signature is invalid"
+    UNTRUSTED_ISSUER = "The access token was not issued by a trusted issuer"
+    WRONG_AUDIENCE = "The access token is not intended for this service"
+    UNKNOWN_KEY = "The access token was signed with an unknown key"
+    KEYS_UNAVAILABLE = "The issuer's signing keys are unavailable"
+    BAD_ALGORITHM = "The access token signing algorithm is not allowed"
+    BAD_TYPE = "The access token type must be at+jwt"
+    BAD_CLAIMS = "The access token claims are invalid"
+    REVOKED = "The access token has been revoked"
+    IN_QUERY = "Access tokens are refused in the query string; send an Authorization: Bearer header"
+    BAD_HEADER = "The Authorization header must be 'Bearer <token>' and appear once"

@@ -23,9 +23,8 @@ import httpx
 from joserfc import jwk
 from joserfc.errors import JoseError
 
-from auth import errors
 from auth.clock import from_epoch
-from auth.errors import InvalidTokenError, JWKSFetchError
+from auth.errors import InvalidTokenError, JWKSFetchError, TokenFault
 from auth.keycache import KeyLoader
 from auth.principal import Principal
 from auth.scopes import Scope
@@ -59,7 +58,9 @@ def parse_jwks(document: object) -> dict[str, jwk.Key]:
     return keys
 
 
-def fetch_jwks(url: str, *, timeout: float, client: httpx.Client | None = None) -> dict[str, jwk.Key]:
+def fetch_jwks(
+    url: str, *, timeout: float, client: httpx.Client | None = None
+) -> dict[str, jwk.Key]:
     """GET ``url`` (no redirects, size-capped) and parse it. Raises ``JWKSFetchError``."""
     owned = client is None
     http = client if client is not None else httpx.Client(timeout=timeout)
@@ -118,12 +119,12 @@ def external_principal(
         subject,
     )
     if not isinstance(subject, str) or not isinstance(client_id, str):
-        raise InvalidTokenError(errors.TOKEN_BAD_CLAIMS)
+        raise InvalidTokenError(TokenFault.BAD_CLAIMS)
     force: str | None = None
     if config.force_claim is not None and claims.get(config.force_claim) is not None:
         value = claims[config.force_claim]
         if not isinstance(value, str) or (force_exists is not None and not force_exists(value)):
-            raise InvalidTokenError(errors.TOKEN_BAD_CLAIMS)
+            raise InvalidTokenError(TokenFault.BAD_CLAIMS)
         force = value
     jti = claims.get("jti")
     token_id = jti if isinstance(jti, str) else token_digest(token)

@@ -4,7 +4,9 @@ Validators must pick up keys rotated in another process without a restart, yet m
 hit the database (or an identity provider) on every request. So keys are cached for a
 TTL, and a token naming a ``kid`` we do not know triggers one immediate reload before it
 is rejected. Forced reloads are spaced by ``min_refresh_interval`` so that a flood of
-tokens with made-up ``kid`` values costs at most one reload per interval.
+tokens with made-up ``kid`` values costs at most one reload per interval; the spacing is
+counted from the last *forced* reload, so the first token signed by a freshly rotated key
+always gets its reload even if the TTL reload happened a moment before.
 
 If a reload fails but keys were loaded before, the stale keys keep serving (an identity
 provider's brief outage should not lock everyone out) and the failure is logged.
@@ -47,6 +49,7 @@ class KeyCache:
         self._lock = threading.Lock()
         self._keys: Mapping[str, Key] | None = None
         self._loaded_at: datetime | None = None
+        self._forced_at: datetime | None = None
         #: How many times the loader ran; tests read it to prove refetch-once behaviour.
         self.loads = 0
 
@@ -62,6 +65,7 @@ class KeyCache:
             if self._keys is not None and kid in self._keys:
                 return self._keys[kid]
             if self._may_force_reload(now):
+                self._forced_at = now
                 self._reload(now)
             return None if self._keys is None else self._keys.get(kid)
 
@@ -74,7 +78,7 @@ class KeyCache:
         return self._loaded_at is None or now - self._loaded_at >= self._ttl
 
     def _may_force_reload(self, now: datetime) -> bool:
-        return self._loaded_at is None or now - self._loaded_at >= self._min_refresh_interval
+        return self._forced_at is None or now - self._forced_at >= self._min_refresh_interval
 
     def _reload(self, now: datetime) -> None:
         self.loads += 1

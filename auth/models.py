@@ -77,9 +77,7 @@ class Client(Base):
 
     __tablename__ = "auth_clients"
     __table_args__ = (
-        CheckConstraint(
-            "(secret_hash IS NULL) <> (public_jwk IS NULL)", name="one_credential"
-        ),
+        CheckConstraint("(secret_hash IS NULL) <> (public_jwk IS NULL)", name="one_credential"),
     )
 
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -53,9 +53,7 @@ class Rule:
 
 POLICY: Final[Mapping[Action, Rule]] = MappingProxyType(
     {
-        Action.PUSH_SUBMISSION: Rule(
-            frozenset({Scope.RECORDS_WRITE}), ForceBinding.OWN_FORCE_ONLY
-        ),
+        Action.PUSH_SUBMISSION: Rule(frozenset({Scope.RECORDS_WRITE}), ForceBinding.OWN_FORCE_ONLY),
         Action.READ_SUBMISSION: Rule(frozenset({Scope.SUBMISSIONS_READ}), ForceBinding.OWN_FORCE),
         Action.READ_INDICATORS: Rule(frozenset({Scope.INDICATORS_READ}), ForceBinding.NONE),
         Action.READ_INDICATORS_EXACT: Rule(

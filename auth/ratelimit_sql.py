@@ -16,7 +16,7 @@ refused request must still have consumed its attempt.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, case, literal, update
+from sqlalchemy import Engine, case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from auth.models import RateBucket
@@ -27,14 +27,9 @@ class SqlBucketStore:
     """A ``BucketStore`` on SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name not in ("postgresql", "sqlite"):
+            raise ValueError(f"SqlBucketStore does not support {engine.dialect.name}")
         self._engine = engine
-        dialect = engine.dialect.name
-        if dialect == "postgresql":
-            self._insert = postgresql.insert
-        elif dialect == "sqlite":
-            self._insert = sqlite.insert
-        else:  # pragma: no cover - only the two supported databases
-            raise ValueError(f"SqlBucketStore does not support {dialect}")
 
     def take(self, key: str, *, rate: float, burst: int, now: float) -> Take:
         burst_value = literal(float(burst))
@@ -42,10 +37,11 @@ class SqlBucketStore:
         refilled = RateBucket.tokens + case((elapsed > 0, elapsed), else_=0.0) * literal(rate)
         capped = case((refilled > burst_value, burst_value), else_=refilled)
         allowed = capped >= 1.0
+        row_values = {"key": key, "tokens": float(burst), "refilled_at": now, "allowed": True}
         create = (
-            self._insert(RateBucket)
-            .values(key=key, tokens=float(burst), refilled_at=now, allowed=True)
-            .on_conflict_do_nothing(index_elements=[RateBucket.key])
+            postgresql.insert(RateBucket).values(row_values).on_conflict_do_nothing()
+            if self._engine.dialect.name == "postgresql"
+            else sqlite.insert(RateBucket).values(row_values).on_conflict_do_nothing()
         )
         take = (
             update(RateBucket)
@@ -65,5 +61,4 @@ class SqlBucketStore:
     def clear(self) -> None:
         """Drop every bucket (tests, or after changing limits)."""
         with self._engine.begin() as connection:
-            connection.execute(RateBucket.__table__.delete())
-
+            connection.execute(delete(RateBucket))

@@ -1,4 +1,4 @@
-"""Turning ``AccessDenied`` into an HTTP response: RFC 6750 headers, RFC 9457 body.
+"""Turning ``AccessDeniedError`` into an HTTP response: RFC 6750 headers, RFC 9457 body.
 
 Every refusal has the same shape so clients can rely on it:
 
@@ -20,7 +20,13 @@ from starlette.authentication import AuthenticationError
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
-from auth.errors import AccessDenied, InsufficientScopeError, RateLimitedError
+from auth.errors import (
+    AccessDeniedError,
+    InsufficientScopeError,
+    InvalidTokenError,
+    RateLimitedError,
+    TokenFault,
+)
 
 REALM: Final = "soteria"
 PROBLEM_TYPE_PREFIX: Final = "urn:soteria:problem:"
@@ -36,7 +42,7 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def www_authenticate(exc: AccessDenied) -> str | None:
+def www_authenticate(exc: AccessDeniedError) -> str | None:
     """The ``WWW-Authenticate`` value for ``exc``, or None (rate limiting)."""
     if isinstance(exc, RateLimitedError):
         return None
@@ -49,7 +55,7 @@ def www_authenticate(exc: AccessDenied) -> str | None:
     return "Bearer " + ", ".join(params)
 
 
-def problem_response(exc: AccessDenied) -> Response:
+def problem_response(exc: AccessDeniedError) -> Response:
     """The full HTTP response for a refused request."""
     headers = {"Cache-Control": "no-store"}
     challenge = www_authenticate(exc)
@@ -69,9 +75,7 @@ def problem_response(exc: AccessDenied) -> Response:
 
 def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
     """``on_error`` for Starlette's ``AuthenticationMiddleware``."""
-    if isinstance(exc, AccessDenied):
+    if isinstance(exc, AccessDeniedError):
         return problem_response(exc)
     # Some other backend raised; answer like an invalid token without echoing it.
-    from auth.errors import TOKEN_BAD_CLAIMS, InvalidTokenError
-
-    return problem_response(InvalidTokenError(TOKEN_BAD_CLAIMS))
+    return problem_response(InvalidTokenError(TokenFault.BAD_CLAIMS))

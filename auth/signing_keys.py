@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from joserfc import jwk
 from joserfc.errors import JoseError
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from auth.clock import utc_now
@@ -113,11 +113,15 @@ def current_signing_key(session: Session, kek: bytes) -> ActiveSigningKey:
 
 
 def published_jwks(session: Session, *, now: datetime) -> list[dict[str, Any]]:
-    """Public JWKs of every key not yet retired at ``now``, newest first."""
+    """Public JWKs of every key not yet retired at ``now``: current first, then newest."""
     rows = session.scalars(
         select(SigningKey)
         .where(or_(SigningKey.retires_at.is_(None), SigningKey.retires_at > now))
-        .order_by(SigningKey.created_at.desc(), SigningKey.kid)
+        .order_by(
+            case((SigningKey.superseded_at.is_(None), 0), else_=1),
+            SigningKey.created_at.desc(),
+            SigningKey.kid,
+        )
     )
     return [dict(row.public_jwk) for row in rows]
 

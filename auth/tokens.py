@@ -22,7 +22,7 @@ from auth.clock import to_epoch
 from auth.scopes import Scope, format_scopes
 from auth.signing_keys import SIGNING_ALGORITHM, ActiveSigningKey
 
-ACCESS_TOKEN_TYPE: Final = "at+jwt"
+AT_JWT_TYP: Final = "at+jwt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def mint_access_token(
     }
     if force is not None:
         claims["force"] = force
-    header = {"alg": SIGNING_ALGORITHM, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
+    header = {"alg": SIGNING_ALGORITHM, "typ": AT_JWT_TYP, "kid": key.kid}
     token = jwt.encode(header, claims, key.private_key, algorithms=[SIGNING_ALGORITHM])
     return IssuedToken(
         access_token=token, token_id=token_id, expires_in=lifetime_seconds, scope=scope

@@ -19,9 +19,8 @@ from typing import Any, Final
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from auth import errors
 from auth.clock import Clock, from_epoch, to_epoch, utc_now
-from auth.errors import InvalidTokenError, JWKSFetchError
+from auth.errors import InvalidTokenError, JWKSFetchError, TokenFault
 from auth.external import external_principal, jwks_loader
 from auth.keycache import KeyCache
 from auth.principal import Principal
@@ -57,9 +56,9 @@ def local_principal(claims: Mapping[str, Any]) -> Principal:
     client_id, subject, jti = claims["client_id"], claims["sub"], claims["jti"]
     scope, force = claims.get("scope"), claims.get("force")
     if not all(isinstance(value, str) for value in (client_id, subject, jti)):
-        raise InvalidTokenError(errors.TOKEN_BAD_CLAIMS)
+        raise InvalidTokenError(TokenFault.BAD_CLAIMS)
     if not isinstance(scope, str | None) or not isinstance(force, str | None):
-        raise InvalidTokenError(errors.TOKEN_BAD_CLAIMS)
+        raise InvalidTokenError(TokenFault.BAD_CLAIMS)
     return Principal(
         subject=subject,
         client_id=client_id,
@@ -118,9 +117,7 @@ class TokenValidator:
                 return is_token_live(session, jti=jti, client_id=client_id)
 
         def cache(loader: Callable[[], Mapping[str, Any]], name: str) -> KeyCache:
-            return KeyCache(
-                loader, ttl=ttl, min_refresh_interval=interval, clock=clock, name=name
-            )
+            return KeyCache(loader, ttl=ttl, min_refresh_interval=interval, clock=clock, name=name)
 
         external = {
             config.issuer: (
@@ -166,17 +163,17 @@ class TokenValidator:
             claims = verify(unverified, self._local, self._local_key, now=now, leeway=leeway)
             principal = local_principal(claims)
             if not self._token_is_live(principal.token_id, principal.client_id):
-                raise InvalidTokenError(errors.TOKEN_REVOKED)
+                raise InvalidTokenError(TokenFault.REVOKED)
             return principal
         external = self._external.get(issuer) if issuer is not None else None
         if external is None:
-            raise InvalidTokenError(errors.TOKEN_UNTRUSTED_ISSUER)
+            raise InvalidTokenError(TokenFault.UNTRUSTED_ISSUER)
 
         def lookup(kid: str) -> Any:
             try:
                 return external.keys.get(kid)
             except JWKSFetchError as exc:
-                raise InvalidTokenError(errors.TOKEN_KEYS_UNAVAILABLE) from exc
+                raise InvalidTokenError(TokenFault.KEYS_UNAVAILABLE) from exc
 
         claims = verify(unverified, external.profile, lookup, now=now, leeway=leeway)
         return external_principal(

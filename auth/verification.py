@@ -31,8 +31,7 @@ from joserfc.errors import (
 from joserfc.jwk import Key
 from joserfc.jwt import ClaimsOption, JWTClaimsRegistry
 
-from auth import errors
-from auth.errors import InvalidTokenError
+from auth.errors import InvalidTokenError, TokenFault
 
 AT_JWT_TYPES: Final = frozenset({"at+jwt", "application/at+jwt"})
 PLAIN_JWT_TYPES: Final = frozenset({"jwt", "application/jwt"})
@@ -68,15 +67,15 @@ class UnverifiedToken:
 def read_unverified(token: str, *, max_bytes: int) -> UnverifiedToken:
     """Parse header and payload; reject oversized, JWE (5 parts) and non-JSON tokens."""
     if len(token) > max_bytes or not token.isascii() or token.count(".") != 2:
-        raise InvalidTokenError(errors.TOKEN_MALFORMED)
+        raise InvalidTokenError(TokenFault.MALFORMED)
     try:
         compact = jws.extract_compact(token.encode("ascii"))
         header = dict(compact.headers())
         claims = json.loads(compact.payload)
     except (JoseError, ValueError, TypeError) as exc:
-        raise InvalidTokenError(errors.TOKEN_MALFORMED) from exc
+        raise InvalidTokenError(TokenFault.MALFORMED) from exc
     if not isinstance(claims, dict):
-        raise InvalidTokenError(errors.TOKEN_MALFORMED)
+        raise InvalidTokenError(TokenFault.MALFORMED)
     return UnverifiedToken(compact=compact, header=header, claims=claims)
 
 
@@ -91,29 +90,27 @@ def verify(
     """Verify ``unverified`` under ``profile``; return its claims or raise."""
     alg = unverified.header.get("alg")
     if not isinstance(alg, str) or alg not in profile.algorithms:
-        raise InvalidTokenError(errors.TOKEN_BAD_ALGORITHM)
+        raise InvalidTokenError(TokenFault.BAD_ALGORITHM)
     _check_type(unverified.header.get("typ"), require_at_jwt=profile.require_at_jwt)
     kid = unverified.header.get("kid")
     if not isinstance(kid, str) or not kid:
-        raise InvalidTokenError(errors.TOKEN_UNKNOWN_KEY)
+        raise InvalidTokenError(TokenFault.UNKNOWN_KEY)
     key = keys(kid)
     if key is None:
-        raise InvalidTokenError(errors.TOKEN_UNKNOWN_KEY)
+        raise InvalidTokenError(TokenFault.UNKNOWN_KEY)
     if key.alg is not None and key.alg != alg:
-        raise InvalidTokenError(errors.TOKEN_BAD_ALGORITHM)
+        raise InvalidTokenError(TokenFault.BAD_ALGORITHM)
     try:
         valid = jws.validate_compact(unverified.compact, key, algorithms=[alg])
     except JoseError as exc:
-        raise InvalidTokenError(errors.TOKEN_BAD_SIGNATURE) from exc
+        raise InvalidTokenError(TokenFault.BAD_SIGNATURE) from exc
     if not valid:
-        raise InvalidTokenError(errors.TOKEN_BAD_SIGNATURE)
+        raise InvalidTokenError(TokenFault.BAD_SIGNATURE)
     check_claims(unverified.claims, profile, now=now, leeway=leeway)
     return unverified.claims
 
 
-def check_claims(
-    claims: dict[str, Any], profile: IssuerProfile, *, now: int, leeway: int
-) -> None:
+def check_claims(claims: dict[str, Any], profile: IssuerProfile, *, now: int, leeway: int) -> None:
     """Registered-claim checks with the injected ``now``; maps failures to fixed texts."""
     options: dict[str, ClaimsOption] = {
         "iss": {"essential": True, "value": profile.issuer},
@@ -126,21 +123,21 @@ def check_claims(
     try:
         registry.validate(claims)
     except ExpiredTokenError as exc:
-        raise InvalidTokenError(errors.TOKEN_EXPIRED) from exc
+        raise InvalidTokenError(TokenFault.EXPIRED) from exc
     except InvalidClaimError as exc:
         raise InvalidTokenError(_describe_invalid_claim(exc.claim, claims)) from exc
     except JoseError as exc:
-        raise InvalidTokenError(errors.TOKEN_BAD_CLAIMS) from exc
+        raise InvalidTokenError(TokenFault.BAD_CLAIMS) from exc
 
 
-def _describe_invalid_claim(claim: str, claims: dict[str, Any]) -> str:
+def _describe_invalid_claim(claim: str, claims: dict[str, Any]) -> TokenFault:
     if claim == "aud":
-        return errors.TOKEN_WRONG_AUDIENCE
+        return TokenFault.WRONG_AUDIENCE
     if claim == "iss":
-        return errors.TOKEN_UNTRUSTED_ISSUER
+        return TokenFault.UNTRUSTED_ISSUER
     if claim in ("nbf", "iat") and _is_number(claims.get(claim)):
-        return errors.TOKEN_NOT_YET_VALID
-    return errors.TOKEN_BAD_CLAIMS
+        return TokenFault.NOT_YET_VALID
+    return TokenFault.BAD_CLAIMS
 
 
 def _is_number(value: object) -> bool:
@@ -151,7 +148,7 @@ def _check_type(typ: object, *, require_at_jwt: bool) -> None:
     if typ is None and not require_at_jwt:
         return
     if not isinstance(typ, str):
-        raise InvalidTokenError(errors.TOKEN_BAD_TYPE)
+        raise InvalidTokenError(TokenFault.BAD_TYPE)
     accepted = AT_JWT_TYPES if require_at_jwt else AT_JWT_TYPES | PLAIN_JWT_TYPES
     if typ.lower() not in accepted:
-        raise InvalidTokenError(errors.TOKEN_BAD_TYPE)
+        raise InvalidTokenError(TokenFault.BAD_TYPE)

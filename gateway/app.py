@@ -63,9 +63,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", "unknown")
     log.exception("unexpected error (request %s)", request_id)
-    return problem(500, "internal",
-                   f"An internal error occurred. Quote request id {request_id} to support.",
-                   request_id=request_id)
+    return problem(
+        500,
+        "internal",
+        f"An internal error occurred. Quote request id {request_id} to support.",
+        request_id=request_id,
+    )
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:

@@ -16,7 +16,7 @@ import anyio.from_thread
 import anyio.to_thread
 from starlette.requests import Request
 
-from adapters.store.errors import BodyTooLarge
+from adapters.store.errors import BodyTooLargeError
 
 T = TypeVar("T")
 _BUFFERED_CHUNKS = 16
@@ -36,7 +36,7 @@ class MeteredBody:
         for chunk in self._chunks:
             self.size += len(chunk)
             if self.size > self._limit:
-                raise BodyTooLarge(self._limit)
+                raise BodyTooLargeError(self._limit)
             self._hash.update(chunk)
             yield chunk
         self._done = True

@@ -49,8 +49,15 @@ class ForcesConfig:
         return self.forces.get(code) or ForceConfig(code)
 
 
-_FORCE_KEYS = {"format", "mapping", "source", "url", "database_url", "client_id",
-               "client_secret_file"}
+_FORCE_KEYS = {
+    "format",
+    "mapping",
+    "source",
+    "url",
+    "database_url",
+    "client_id",
+    "client_secret_file",
+}
 
 
 def load_forces_config(path: Path | None) -> ForcesConfig:
@@ -92,7 +99,12 @@ def _force(code: str, entry: dict[str, Any], base: Path) -> ForceConfig:
         raise ForcesConfigError(f"[forces.{code}] a remote source needs a url.")
     secret = entry.get("client_secret_file")
     return ForceConfig(
-        code=code, csv_format=fmt, mapping=mapping, source=source, url=entry.get("url"),
-        database_url=entry.get("database_url"), client_id=entry.get("client_id"),
+        code=code,
+        csv_format=fmt,
+        mapping=mapping,
+        source=source,
+        url=entry.get("url"),
+        database_url=entry.get("database_url"),
+        client_id=entry.get("client_id"),
         client_secret_file=base / secret if secret else None,
     )

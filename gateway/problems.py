@@ -51,7 +51,9 @@ def problem(
     )
 
 
-def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         orjson.dumps(data), status_code=status, media_type="application/json", headers=headers
     )

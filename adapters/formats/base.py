@@ -109,5 +109,11 @@ def at_row(error: FormatError, row: int | None, line: int | None) -> FormatError
     return error
 
 
+def resume(first: NumberedRow, rest: Iterator[NumberedRow]) -> Iterator[NumberedRow]:
+    """The rows again, after ``parse()`` has read the first to check there is one."""
+    yield first
+    yield from rest
+
+
 def empty_body() -> FormatError:
     return FormatError("empty_body", "the body is empty: no bytes were sent")

@@ -126,17 +126,17 @@ class CsvReader:
         run = _Run(reader, feed)
         try:
             header = run.header()
-            if header is None:
-                if text.chars_read == 0:
-                    raise empty_body()
-                raise FormatError("no_header", "the body holds only blank lines: no header")
-            first = run.first_row()
+            first = run.first_row() if header is not None else None
         except csv.Error as exc:
             row = run.number + 1 if run.started else None
             raise _csv_error(exc, row, reader.line_num) from None
         except FormatError as exc:
             row = run.number + 1 if run.started else None
             raise at_row(exc, row, reader.line_num + 1) from None
+        if header is None:
+            if text.chars_read == 0:
+                raise empty_body()
+            raise FormatError("no_header", "the body holds only blank lines: no header")
         if first is None:
             raise FormatError("header_only", "the body holds a header but no data rows")
         return Parsed(self.name, header, run.rows(first))

@@ -1,10 +1,10 @@
 """Errors of the record store and the ingestion pipeline.
 
 StoreError
-├── UnknownForce            the force code is not one of the 43
-├── SubmissionRefused       rows or header failed validation; nothing stored
-├── IdempotencyConflict     the key was used before with different content
-└── BodyTooLarge            the body exceeds the configured limit; nothing stored
+├── UnknownForceError            the force code is not one of the 43
+├── SubmissionRefusedError       rows or header failed validation; nothing stored
+├── IdempotencyConflictError     the key was used before with different content
+└── BodyTooLargeError            the body exceeds the configured limit; nothing stored
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ class StoreError(AdapterError):
     """Base of the store's errors."""
 
 
-class UnknownForce(StoreError):
+class UnknownForceError(StoreError):
     def __init__(self, force: str) -> None:
         super().__init__(f"Unknown force '{force}'.")
         self.force = force
 
 
-class SubmissionRefused(StoreError):
+class SubmissionRefusedError(StoreError):
     """A submission with at least one error: every error (up to 1,000) and the total."""
 
     def __init__(self, issues: Sequence[Issue], total: int, warnings: Sequence[Issue] = ()) -> None:
@@ -37,7 +37,7 @@ class SubmissionRefused(StoreError):
         self.warnings = tuple(warnings)
 
 
-class IdempotencyConflict(StoreError):
+class IdempotencyConflictError(StoreError):
     def __init__(self, key: str) -> None:
         super().__init__(
             f"Idempotency-Key '{key}' was already used for a submission with different "
@@ -46,7 +46,7 @@ class IdempotencyConflict(StoreError):
         self.key = key
 
 
-class BodyTooLarge(StoreError):
+class BodyTooLargeError(StoreError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The body is larger than the limit of {limit} bytes.")
         self.limit = limit

@@ -10,37 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.errors import FormatError
+from adapters.checking import ParsedInput, checked_rows, header_issues
 from adapters.store import merge
 from adapters.store.errors import (
     MAX_REPORTED_ISSUES,
-    IdempotencyConflict,
-    SubmissionRefused,
-    UnknownForce,
+    IdempotencyConflictError,
+    SubmissionRefusedError,
+    UnknownForceError,
 )
 from adapters.store.models import ForceRow, Submission
 from adapters.store.receipts import Receipt, find_by_key
 from adapters.store.staging import drop_stage, open_stage
 from schema import codelists
-from schema.validation import Code, Issue, RecordValidator, Severity, check_columns
-
-RawRow = Mapping[str, str | None]
-
-
-class ParsedInput(Protocol):
-    """What a format hands over (``adapters.formats.base.Parsed``): header, then rows."""
-
-    @property
-    def header(self) -> Sequence[str]: ...
-
-    def __iter__(self) -> Iterator[tuple[int, RawRow]]: ...
+from schema.validation import Code, Issue, Severity
 
 
 class ChangeHook(Protocol):
@@ -80,23 +69,14 @@ def _stage_and_validate(
     errors: list[Issue] = []
     warnings: list[Issue] = []
     error_total = warning_total = 0
-    for issue in check_columns(parsed.header):
+    for issue in header_issues(parsed):
         errors.append(issue)
         error_total += 1
-    validator = RecordValidator(today=today)
     writer = open_stage(conn)
     rows = 0
     try:
-        for number, raw in parsed:
+        for number, record, issues in checked_rows(parsed, today):
             rows += 1
-            problems = getattr(raw, "problems", ())
-            if problems:
-                # The format could not read this row (wrong field count, a date not in the
-                # force's pattern...): its own errors stand for it; it is not validated.
-                issues = [_format_issue(number, p) for p in problems]
-                record = None
-            else:
-                record, issues = validator.validate(number, raw)
             if issues:
                 for issue in issues:
                     if issue.severity is Severity.ERROR:
@@ -114,10 +94,6 @@ def _stage_and_validate(
     return rows, errors, error_total, warnings, warning_total
 
 
-def _format_issue(row: int, problem: FormatError) -> Issue:
-    return Issue(row, problem.field, problem.code, problem.message)
-
-
 def ingest(
     engine: Engine,
     request: SubmissionRequest,
@@ -127,13 +103,13 @@ def ingest(
     now: Callable[[], dt.datetime],
     hooks: Sequence[ChangeHook] = (),
 ) -> IngestResult:
-    """Validate and store one submission; raise ``SubmissionRefused`` with every error.
+    """Validate and store one submission; raise ``SubmissionRefusedError`` with every error.
 
     ``content_sha256`` is called once the body has been read to the end.
     """
     force = request.force
     if codelists.force(force) is None:
-        raise UnknownForce(force)
+        raise UnknownForceError(force)
     received_at = now()
     today = received_at.date()
     with engine.connect() as conn:
@@ -144,7 +120,7 @@ def ingest(
             digest = content_sha256()
             if error_total:
                 conn.rollback()
-                raise SubmissionRefused(errors, error_total, warnings)
+                raise SubmissionRefusedError(errors, error_total, warnings)
             submission_id = str(uuid.uuid4())
             _lock_force(conn, force)
             if not request.dry_run:
@@ -263,9 +239,9 @@ def _replay(conn: Connection, request: SubmissionRequest, digest: str) -> Ingest
     existing = find_by_key(conn, request.force, request.idempotency_key)
     conn.rollback()
     if existing is None:  # the other transaction rolled back after all: let the client retry
-        raise IdempotencyConflict(request.idempotency_key)
+        raise IdempotencyConflictError(request.idempotency_key)
     if existing.content_sha256 != digest:
-        raise IdempotencyConflict(request.idempotency_key)
+        raise IdempotencyConflictError(request.idempotency_key)
     return IngestResult(existing, replayed=True)
 
 

@@ -12,7 +12,8 @@ from gateway.settings import Settings
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "db", help="Database migrations (upgrade, check, current).",
+        "db",
+        help="Database migrations (upgrade, check, current).",
         description="Build or check the database with the Alembic migrations. Uses "
         "SOTERIA_DATABASE_URL (default: SQLite under ./var/).",
     )

@@ -13,7 +13,8 @@ GENERATED = {Path("docs/record-standard.md"): record_standard_markdown}
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "docs", help="Regenerate docs pages derived from code (record standard).",
+        "docs",
+        help="Regenerate docs pages derived from code (record standard).",
         description="Write docs/record-standard.md from the record standard's definition.",
     )
     parser.add_argument("--check", action="store_true", help="Only check they are up to date.")

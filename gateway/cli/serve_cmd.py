@@ -10,11 +10,14 @@ from gateway.settings import Settings
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "serve", help="Serve the API (default http://127.0.0.1:8000).",
+        "serve",
+        help="Serve the API (default http://127.0.0.1:8000).",
         description="Serve the Soteria Exchange API with uvicorn. Configuration comes from "
         "SOTERIA_* environment variables (see docs/operations.md).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default %(default)s).")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="Interface to bind (default %(default)s)."
+    )
     parser.add_argument("--port", type=int, default=8000, help="Port (default %(default)s).")
     parser.add_argument("--workers", type=int, default=1, help="Worker processes (default 1).")
     parser.set_defaults(handler=run)

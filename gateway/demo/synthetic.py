@@ -618,15 +618,44 @@ def _progress(row: Row, rng: random.Random, end: int, dates: tuple[str, ...]) ->
     return tuple(values)
 
 
+def _plain_csv(chunk: list[Row]) -> str | None:
+    """The CSV text of rows that need no quoting (what csv.writer writes), else None."""
+    width = len(FIELD_NAMES)
+    if any(len(row) != width for row in chunk):
+        return None
+    try:
+        text = "\r\n".join(map(",".join, chunk)) + "\r\n"
+    except TypeError:  # a value that is not a string
+        return None
+    lines = len(chunk)
+    if (
+        text.count(",") != (width - 1) * lines
+        or text.count("\n") != lines
+        or text.count("\r") != lines
+        or '"' in text
+    ):
+        return None
+    return text
+
+
 def write_csv(path: Path | str, rows: Iterable[Row]) -> int:
-    """Write a standard CSV (UTF-8, comma, header = FIELD_NAMES); returns the row count."""
+    """Write a standard CSV (UTF-8, comma, CRLF, header = FIELD_NAMES); returns the row count.
+
+    Output is exactly what ``csv.writer`` writes. A chunk of rows whose values hold no
+    comma, quote or line break (always so for generated rows) needs no quoting, so it is
+    joined directly, several times faster; any other chunk goes through ``csv.writer``.
+    """
     count = 0
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(FIELD_NAMES)
         iterator = iter(rows)
         while chunk := list(itertools.islice(iterator, 10_000)):
-            writer.writerows(chunk)
+            text = _plain_csv(chunk)
+            if text is None:
+                writer.writerows(chunk)
+            else:
+                handle.write(text)
             count += len(chunk)
     return count
 

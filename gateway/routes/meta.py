@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import database
 from gateway.problems import json_response, problem
@@ -30,15 +30,20 @@ async def readyz(request: Request) -> Response:
         return problem(503, "database_unavailable", "The database does not answer.")
     head = database.head_revision(services.engine)
     if current != head:
-        return problem(503, "database_not_migrated",
-                       "The database is not at the expected migration; run `soteria db upgrade`.")
+        return problem(
+            503,
+            "database_not_migrated",
+            "The database is not at the expected migration; run `soteria db upgrade`.",
+        )
     return json_response({"status": "ready", "revision": current})
 
 
 async def record_schema(request: Request) -> Response:
     services = services_of(request)
-    return json_response(record_json_schema(services.settings.public_url),
-                         headers={"Cache-Control": "public, max-age=3600"})
+    return json_response(
+        record_json_schema(services.settings.public_url),
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 routes = [

@@ -16,16 +16,16 @@ from starlette.routing import Route
 from adapters.errors import FormatError
 from adapters.store import receipts
 from adapters.store.errors import (
-    BodyTooLarge,
-    IdempotencyConflict,
-    SubmissionRefused,
+    BodyTooLargeError,
+    IdempotencyConflictError,
+    SubmissionRefusedError,
 )
 from adapters.store.ingest import IngestResult, SubmissionRequest, check_replay, ingest
 from gateway.access import Action, require
 from gateway.bodies import MeteredBody, run_with_body
 from gateway.problems import json_response, problem
 from gateway.services import services_of
-from gateway.submission_formats import UnsupportedFormat, choose_format
+from gateway.submission_formats import UnsupportedFormatError, choose_format
 from schema import codelists
 
 MAX_KEY_LENGTH = 200
@@ -46,23 +46,36 @@ async def create_submission(request: Request) -> Response:
     services = services_of(request)
     key = request.headers.get("idempotency-key", "").strip()
     if not key:
-        return problem(400, "idempotency_key_required",
-                       "The Idempotency-Key header is required: a unique value per distinct "
-                       "submission (retries of the same submission reuse it).")
+        return problem(
+            400,
+            "idempotency_key_required",
+            "The Idempotency-Key header is required: a unique value per distinct "
+            "submission (retries of the same submission reuse it).",
+        )
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        return problem(400, "invalid_idempotency_key",
-                       f"The Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.")
+        return problem(
+            400,
+            "invalid_idempotency_key",
+            f"The Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.",
+        )
     dry_run_raw = request.query_params.get("dry_run", "false").lower()
     if dry_run_raw not in {"true", "false", "1", "0"}:
         return problem(400, "invalid_parameter", "dry_run must be true or false.")
     dry_run = dry_run_raw in {"true", "1"}
     try:
-        fmt = choose_format(services.forces, force, request.headers.get("content-type"),
-                            request.query_params.get("format"))
-    except UnsupportedFormat as exc:
+        fmt = choose_format(
+            services.forces,
+            force,
+            request.headers.get("content-type"),
+            request.query_params.get("format"),
+        )
+    except UnsupportedFormatError as exc:
         return problem(415, "unsupported_media_type", str(exc))
     submission = SubmissionRequest(
-        force=force, idempotency_key=key, actor=principal.client_id, format=fmt.name,
+        force=force,
+        idempotency_key=key,
+        actor=principal.client_id,
+        format=fmt.name,
         dry_run=dry_run,
     )
 
@@ -72,28 +85,40 @@ async def create_submission(request: Request) -> Response:
             existing = check_replay(services.engine, force, key)
             if existing is not None:
                 if existing.content_sha256 != body.sha256():
-                    raise IdempotencyConflict(key)
+                    raise IdempotencyConflictError(key)
                 return IngestResult(existing, replayed=True)
         parsed = fmt.parse(iter(body))
-        return ingest(services.engine, submission, parsed, body.sha256, now=services.clock,
-                      hooks=services.ingest_hooks)
+        return ingest(
+            services.engine,
+            submission,
+            parsed,
+            body.sha256,
+            now=services.clock,
+            hooks=services.ingest_hooks,
+        )
 
     try:
         result = await run_with_body(request, work)
-    except SubmissionRefused as refused:
+    except SubmissionRefusedError as refused:
         return problem(
-            422, "submission_refused",
+            422,
+            "submission_refused",
             f"The submission has {refused.total} error(s); nothing was stored. Fix every "
             "listed row and push again.",
-            error_count=refused.total, errors=[i.as_dict() for i in refused.issues],
+            error_count=refused.total,
+            errors=[i.as_dict() for i in refused.issues],
             errors_truncated=refused.total > len(refused.issues),
         )
     except FormatError as exc:
-        return problem(400 if exc.code != "invalid_encoding" else 400, exc.code, exc.message,
-                       **({"row": exc.row} if exc.row is not None else {}))
-    except BodyTooLarge as exc:
+        return problem(
+            400,
+            exc.code,
+            exc.message,
+            **({"row": exc.row} if exc.row is not None else {}),
+        )
+    except BodyTooLargeError as exc:
         return problem(413, "body_too_large", str(exc))
-    except IdempotencyConflict as exc:
+    except IdempotencyConflictError as exc:
         return problem(409, "idempotency_conflict", str(exc))
     receipt = result.receipt.as_json()
     if result.replayed:
@@ -130,8 +155,11 @@ async def list_submissions(request: Request) -> Response:
         before = request.query_params.get("after")
         cursor = _parse_cursor(before) if before else None
     except ValueError:
-        return problem(400, "invalid_parameter", "limit must be a number and after a cursor "
-                       "from a previous page.")
+        return problem(
+            400,
+            "invalid_parameter",
+            "limit must be a number and after a cursor from a previous page.",
+        )
     if not 1 <= limit <= PAGE_MAX:
         return problem(400, "invalid_parameter", f"limit must be from 1 to {PAGE_MAX}.")
     with services.engine.connect() as conn:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import io
 import re
 import statistics
 from collections import Counter
@@ -67,6 +69,7 @@ def field(row: Row, name: str) -> str:
     return row[FIELD_INDEX[name]]
 
 
+@functools.cache
 def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
@@ -152,9 +155,7 @@ def sample() -> list[Row]:
 
 @pytest.fixture(scope="module")
 def assigned(sample: list[Row]) -> list[Row]:
-    return [
-        r for r in sample if field(r, "outcome_type") and field(r, "record_status") == "active"
-    ]
+    return [r for r in sample if field(r, "outcome_type") and field(r, "record_status") == "active"]
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +287,21 @@ def test_write_csv_writes_a_standard_utf8_csv(tmp_path: Path) -> None:
     assert [tuple(r) for r in read[1:]] == rows
 
 
+def test_write_csv_output_is_what_csv_writer_writes_even_for_values_needing_quotes(
+    tmp_path: Path,
+) -> None:
+    plain = list(generate_rows("gwent", years=0.2, seed=1, end=END))
+    awkward = [(value, *plain[0][1:]) for value in ("a,b", 'say "hi"', "two\nlines", "cr\ronly")]
+    for rows in (plain, plain + awkward):
+        path = tmp_path / "out.csv"
+        write_csv(path, rows)
+        expected = io.StringIO(newline="")
+        writer = csv.writer(expected)
+        writer.writerow(FIELD_NAMES)
+        writer.writerows(rows)
+        assert path.read_bytes() == expected.getvalue().encode("utf-8")
+
+
 # --- plausibility -------------------------------------------------------------------------
 
 
@@ -382,7 +398,9 @@ def test_cps_referrals_come_before_outcomes_and_every_charge(sample: list[Row]) 
     referred_and_closed = [
         r for r in sample if field(r, "cps_referral_date") and field(r, "outcome_date")
     ]
-    assert all(field(r, "cps_referral_date") <= field(r, "outcome_date") for r in referred_and_closed)
+    assert all(
+        field(r, "cps_referral_date") <= field(r, "outcome_date") for r in referred_and_closed
+    )
 
 
 def test_referral_flags_are_mostly_given(sample: list[Row]) -> None:
