@@ -68,7 +68,9 @@ if _ROW_ORDER != FIELD_NAMES:  # pragma: no cover - guards a schema change
 _BITS: Final = 12
 _SIZE: Final = 1 << _BITS
 _E0: Final = EARLIEST_RECORDED_DATE.toordinal()
-_ODD: Final = 0x9E3779B1  # odd, so multiplication modulo 2**32 is a bijection
+# Reference hex: ((counter * _ODD) ^ key) mod 2**32 is a bijection (an odd multiplier and an
+# XOR both are), so distinct counters give distinct, random-looking eight-digit references.
+_ODD: Final = 0x9E3779B1
 _T = TypeVar("_T")
 Quantile = Callable[[float], int]
 
@@ -182,7 +184,7 @@ def _suspect_outcomes(charge: float, charge_days: tuple[int, ...]) -> tuple[Outc
     )
 
 
-_RAPE_OUTCOMES: Final = _suspect_outcomes(0.09, _T_CHARGE_RAPE)
+_RAPE_OUTCOMES: Final = _suspect_outcomes(0.08, _T_CHARGE_RAPE)
 _OTHER_OUTCOMES: Final = _suspect_outcomes(0.12, _T_CHARGE_OTHER)
 
 _AGES: Final[dict[str, tuple[tuple[str, float], ...]]] = {
@@ -360,15 +362,6 @@ _CPS_WHILE_OPEN_P: Final = 0.12  # an open case with a suspect awaiting a CPS de
 def _date_strings(end_ordinal: int) -> tuple[str, ...]:
     """ISO strings for every day from 2000-01-01 to ``end``: ``dates[ordinal - _E0]``."""
     return tuple(dt.date.fromordinal(o).isoformat() for o in range(_E0, end_ordinal + 1))
-
-
-def _hex_ref(counter: int, key: int) -> str:
-    """Eight hex digits that are distinct for distinct counters below 2**32.
-
-    Multiplying by an odd constant modulo 2**32 and XOR with a key are both bijections, so
-    references never collide and still look random. Inlined in ``_rows`` for speed.
-    """
-    return hex((((counter * _ODD) ^ key) & 0xFFFFFFFF) | 0x100000000)[3:]
 
 
 def ref_prefix(force_code: str) -> str:
