@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -22,7 +21,6 @@ from auth.backend import BearerTokenBackend
 from auth.clock import Clock, utc_now
 from auth.denials import DenialCounter, DenialHook
 from auth.ratelimit import BucketStore, InMemoryBucketStore, RateLimiter
-from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import on_auth_error
 from auth.server import routes
 from auth.settings import AuthSettings
@@ -44,11 +42,6 @@ class AuthComponents:
         self.validator.prime()
 
 
-def bucket_store_for(engine: Engine | None) -> BucketStore:
-    """Buckets in the database when an engine is given (multi-replica), else in memory."""
-    return SqlBucketStore(engine) if engine is not None else InMemoryBucketStore()
-
-
 def build_auth(
     settings: AuthSettings,
     *,
@@ -60,7 +53,11 @@ def build_auth(
     bucket_store: BucketStore | None = None,
     http_client: httpx.Client | None = None,
 ) -> AuthComponents:
-    """Build routes, middleware and validator for one application instance."""
+    """Build routes, middleware and validator for one application instance.
+
+    Rate-limit buckets live in memory unless ``bucket_store`` is given; pass
+    ``auth.ratelimit_sql.SqlBucketStore(engine)`` when several replicas serve the API.
+    """
     store = bucket_store if bucket_store is not None else InMemoryBucketStore()
     token_limiter = RateLimiter(store, settings.token_rate_limit, clock=clock)
     api_limiter = RateLimiter(store, settings.api_rate_limit, clock=clock)

@@ -105,7 +105,8 @@ class InsufficientScopeError(AccessDeniedError):
     bearer_error = "insufficient_scope"
 
     def __init__(self, required: str, description: str | None = None) -> None:
-        super().__init__(description or f"This action requires the scope: {required}")
+        noun = "scopes" if " " in required else "scope"
+        super().__init__(description or f"This action requires the {noun}: {required}")
         #: Space-separated scopes the action needs, sent as ``scope="..."`` (RFC 6750 §3).
         self.required_scope = required
 

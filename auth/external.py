@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
 from joserfc import jwk
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 
 from auth.clock import from_epoch
 from auth.errors import InvalidTokenError, JWKSFetchError, TokenFault
@@ -33,6 +34,7 @@ from auth.settings import ExternalIssuer
 logger = logging.getLogger(__name__)
 
 MAX_JWKS_BYTES: Final = 256 * 1024
+MIN_RSA_BITS: Final = 2048
 _PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _SIGNING_KEY_TYPES: Final = frozenset({"RSA", "EC", "OKP"})
 
@@ -50,9 +52,16 @@ def parse_jwks(document: object) -> dict[str, jwk.Key]:
             continue
         public = {name: value for name, value in entry.items() if name not in _PRIVATE_MEMBERS}
         try:
-            keys[kid] = jwk.import_key(public)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SecurityWarning)  # short keys: refused below
+                key = jwk.import_key(public)
         except (JoseError, ValueError, TypeError):
             logger.warning("ignoring an unparseable key in a JWKS document")
+            continue
+        if isinstance(key, jwk.RSAKey) and key.raw_value.key_size < MIN_RSA_BITS:
+            logger.warning("ignoring an RSA key shorter than %d bits in a JWKS", MIN_RSA_BITS)
+            continue
+        keys[kid] = key
     if not keys:
         raise JWKSFetchError("the JWKS document holds no usable signing key")
     return keys

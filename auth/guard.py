@@ -19,8 +19,9 @@ from auth.errors import (
     MissingTokenError,
     WrongForceError,
 )
-from auth.policy import Action, DenyReason, authorize
+from auth.policy import POLICY, Action, DenyReason, authorize
 from auth.principal import Principal
+from auth.scopes import format_scopes
 
 
 def current_principal(request: HTTPConnection) -> Principal | None:
@@ -39,7 +40,9 @@ def require(request: HTTPConnection, action: Action, force: str | None = None) -
             raise MissingTokenError()
         decision = authorize(principal, action, force)
         if decision.reason is DenyReason.INSUFFICIENT_SCOPE:
-            raise InsufficientScopeError(decision.required_scope)
+            # RFC 6750 §3: the scope needed for the resource, not only what is missing,
+            # so a client can ask for exactly this and succeed.
+            raise InsufficientScopeError(format_scopes(POLICY[action].scopes))
         if decision.reason is DenyReason.WRONG_FORCE:
             raise WrongForceError()
     except AccessDeniedError as exc:

@@ -9,7 +9,10 @@ counted from the last *forced* reload, so the first token signed by a freshly ro
 always gets its reload even if the TTL reload happened a moment before.
 
 If a reload fails but keys were loaded before, the stale keys keep serving (an identity
-provider's brief outage should not lock everyone out) and the failure is logged.
+provider's brief outage should not lock everyone out) and the failure is logged. If no
+keys were ever loaded, the failure is raised, and repeated for ``min_refresh_interval``
+without calling the loader again, so an unreachable provider costs one timeout per
+interval rather than one per request.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class KeyCache:
         self._keys: Mapping[str, Key] | None = None
         self._loaded_at: datetime | None = None
         self._forced_at: datetime | None = None
+        self._failure: tuple[datetime, AuthError] | None = None
         #: How many times the loader ran; tests read it to prove refetch-once behaviour.
         self.loads = 0
 
@@ -60,6 +64,10 @@ class KeyCache:
         """
         with self._lock:
             now = self._clock()
+            if self._keys is None and self._failure is not None:
+                failed_at, error = self._failure
+                if now - failed_at < self._min_refresh_interval:
+                    raise type(error)(str(error))
             if self._keys is None or self._is_stale(now):
                 self._reload(now)
             if self._keys is not None and kid in self._keys:
@@ -84,11 +92,13 @@ class KeyCache:
         self.loads += 1
         try:
             keys = dict(self._loader())
-        except AuthError:
+        except AuthError as error:
             if self._keys is None:
+                self._failure = (now, error)
                 raise
             logger.warning("reloading %s failed; keeping the previous keys", self._name)
             self._loaded_at = now
             return
         self._keys = keys
         self._loaded_at = now
+        self._failure = None

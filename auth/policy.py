@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Final
 
 from auth.principal import Principal
-from auth.scopes import Scope, format_scopes
+from auth.scopes import Scope
 
 
 class Action(StrEnum):
@@ -79,11 +79,6 @@ class Decision:
     allowed: bool
     reason: DenyReason | None = None
     missing_scopes: frozenset[Scope] = field(default_factory=frozenset)
-
-    @property
-    def required_scope(self) -> str:
-        """The ``scope="..."`` value for a WWW-Authenticate header."""
-        return format_scopes(self.missing_scopes)
 
 
 ALLOW: Final = Decision(allowed=True)

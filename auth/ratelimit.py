@@ -52,29 +52,31 @@ class InMemoryBucketStore:
     """Buckets in a dict, guarded by a lock; correct for one process only."""
 
     def __init__(self, *, max_keys: int = 100_000) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
+        # key -> (tokens, refilled_at, rate, burst): each bucket keeps its own limit so
+        # pruning can tell whether it has refilled even when limiters share the store.
+        self._buckets: dict[str, tuple[float, float, float, int]] = {}
         self._lock = threading.Lock()
         self._max_keys = max_keys
 
     def take(self, key: str, *, rate: float, burst: int, now: float) -> Take:
         with self._lock:
-            tokens, refilled_at = self._buckets.get(key, (float(burst), now))
+            tokens, refilled_at, _, _ = self._buckets.get(key, (float(burst), now, rate, burst))
             tokens = refill(tokens, now - refilled_at, rate=rate, burst=burst)
             allowed = tokens >= 1.0
             if allowed:
                 tokens -= 1.0
-            self._buckets[key] = (tokens, max(now, refilled_at))
+            self._buckets[key] = (tokens, max(now, refilled_at), rate, burst)
             if len(self._buckets) > self._max_keys:
-                self._prune(rate=rate, burst=burst, now=now)
+                self._prune(now)
             return Take(allowed=allowed, tokens=tokens)
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def _prune(self, *, rate: float, burst: int, now: float) -> None:
+    def _prune(self, now: float) -> None:
         full = [
             key
-            for key, (tokens, at) in self._buckets.items()
+            for key, (tokens, at, rate, burst) in self._buckets.items()
             if refill(tokens, now - at, rate=rate, burst=burst) >= burst
         ]
         for key in full:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth.models import Client, ClientAssertion, RevokedToken
@@ -22,12 +23,16 @@ from auth.models import Client, ClientAssertion, RevokedToken
 def revoke_token(
     session: Session, *, jti: str, client_id: str, expires_at: datetime, now: datetime
 ) -> None:
-    """Add ``jti`` to the deny list; revoking twice is a no-op."""
-    if session.get(RevokedToken, jti) is None:
-        session.add(
-            RevokedToken(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
-        )
-        session.flush()
+    """Add ``jti`` to the deny list; revoking twice (even concurrently) is a no-op."""
+    if session.get(RevokedToken, jti) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                RevokedToken(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
+            )
+    except IntegrityError:
+        pass  # another request revoked it first
 
 
 def is_token_live(session: Session, *, jti: str, client_id: str) -> bool:

@@ -17,12 +17,13 @@ from datetime import timedelta
 from typing import Any, Final
 
 import httpx
+from joserfc.jwk import Key
 from sqlalchemy.orm import Session, sessionmaker
 
 from auth.clock import Clock, from_epoch, to_epoch, utc_now
 from auth.errors import InvalidTokenError, JWKSFetchError, TokenFault
 from auth.external import external_principal, jwks_loader
-from auth.keycache import KeyCache
+from auth.keycache import KeyCache, KeyLoader
 from auth.principal import Principal
 from auth.revocation import is_token_live
 from auth.scopes import parse_scopes
@@ -108,7 +109,7 @@ class TokenValidator:
         ttl = timedelta(seconds=settings.key_cache_ttl_seconds)
         interval = timedelta(seconds=settings.key_refresh_min_interval_seconds)
 
-        def load_local() -> Mapping[str, Any]:
+        def load_local() -> Mapping[str, Key]:
             with session_factory() as session:
                 return published_public_keys(session, now=clock())
 
@@ -116,7 +117,7 @@ class TokenValidator:
             with session_factory() as session:
                 return is_token_live(session, jti=jti, client_id=client_id)
 
-        def cache(loader: Callable[[], Mapping[str, Any]], name: str) -> KeyCache:
+        def cache(loader: KeyLoader, name: str) -> KeyCache:
             return KeyCache(loader, ttl=ttl, min_refresh_interval=interval, clock=clock, name=name)
 
         external = {
@@ -139,6 +140,12 @@ class TokenValidator:
             clock=clock,
             force_exists=force_exists,
         )
+
+    @property
+    def key_caches(self) -> Mapping[str, KeyCache]:
+        """Every key cache by issuer, ours included (for health checks and tests)."""
+        caches = {issuer: external.keys for issuer, external in self._external.items()}
+        return {self._local.issuer: self._local_keys, **caches}
 
     def prime(self) -> None:
         """Load every key set now (call from the app's start-up, in a thread).
@@ -169,7 +176,7 @@ class TokenValidator:
         if external is None:
             raise InvalidTokenError(TokenFault.UNTRUSTED_ISSUER)
 
-        def lookup(kid: str) -> Any:
+        def lookup(kid: str) -> Key | None:
             try:
                 return external.keys.get(kid)
             except JWKSFetchError as exc:
@@ -180,7 +187,7 @@ class TokenValidator:
             external.config, claims, token=token, force_exists=self._force_exists
         )
 
-    def _local_key(self, kid: str) -> Any:
+    def _local_key(self, kid: str) -> Key | None:
         return self._local_keys.get(kid)
 
 

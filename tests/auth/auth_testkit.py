@@ -33,9 +33,11 @@ from starlette.routing import Route
 
 from auth.clients import create_client
 from auth.components import AuthComponents, build_auth
+from auth.denials import DenialHook
 from auth.errors import AccessDeniedError
 from auth.guard import require
 from auth.policy import Action, sees_exact
+from auth.ratelimit import BucketStore
 from auth.responses import problem_response
 from auth.settings import AuthSettings, RateLimit
 from auth.signing_keys import current_signing_key, ensure_signing_key
@@ -129,7 +131,10 @@ class Harness:
         data = {"grant_type": "client_credentials"}
         if scope is not None:
             data["scope"] = scope
-        return self.http.post("/oauth/token", data=data, auth=(client_id, secret))
+        response: httpx.Response = self.http.post(
+            "/oauth/token", data=data, auth=(client_id, secret)
+        )
+        return response
 
     def token(self, scopes: list[str], force: str | None = None, scope: str | None = None) -> str:
         """Register a client with ``scopes`` and get a real token for it."""
@@ -143,7 +148,10 @@ class Harness:
     def call(self, action: Action, token: str | None, force: str = FORCE_A) -> httpx.Response:
         method, path = ACTION_ROUTES[action]
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        return self.http.request(method, path.format(force=force), headers=headers)
+        response: httpx.Response = self.http.request(
+            method, path.format(force=force), headers=headers
+        )
+        return response
 
 
 def build_app(components: AuthComponents, pushes: list[str]) -> Starlette:
@@ -186,6 +194,8 @@ def make_harness(
     clock: FakeClock | None = None,
     kek: bytes | None = None,
     base_url: str = ISSUER,
+    bucket_store: BucketStore | None = None,
+    on_denied: DenialHook | None = None,
 ) -> Harness:
     settings = settings or make_settings()
     clock = clock or FakeClock()
@@ -196,6 +206,8 @@ def make_harness(
         kek=kek,
         clock=clock,
         force_exists=force_exists,
+        bucket_store=bucket_store,
+        on_denied=on_denied,
     )
     pushes: list[str] = []
     http = TestClient(build_app(components, pushes), base_url=base_url)
@@ -291,7 +303,7 @@ class JWKSServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, *args: Any) -> None:
                 """Silence the per-request log lines."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,8 +1,10 @@
 """Fixtures for the auth tests: real databases (SQLite and PostgreSQL), clock, harness.
 
-Storage-touching tests take the ``session_factory`` fixture, which is parametrised over
-both databases. ``SOTERIA_TEST_DATABASE=sqlite|postgresql`` (as the Makefile sets it)
-restricts the run to one. PostgreSQL tests run in a schema created for this session and
+Storage-touching tests take the ``session_factory`` (or ``auth_engine``) fixture, which is
+parametrised over both databases. It is independent of the root conftest's migrated
+``engine``: these tests build the auth tables with ``create_all`` on their own.
+``SOTERIA_TEST_DATABASE=sqlite|postgresql`` (as the Makefile sets it) restricts the run
+to one. PostgreSQL tests run in a schema created for this session and
 dropped at the end, so they never meet other packages' tables on the shared database.
 """
 
@@ -50,7 +52,7 @@ def _sqlite_engine(path: Path) -> Engine:
 
 
 @pytest.fixture(scope="session", params=_backends())
-def engine(
+def auth_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     if request.param == "sqlite":
@@ -82,10 +84,10 @@ def engine(
 
 
 @pytest.fixture
-def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+def session_factory(auth_engine: Engine) -> Iterator[sessionmaker[Session]]:
     """A sessionmaker on empty auth tables; every row is deleted after the test."""
-    yield sessionmaker(engine, expire_on_commit=False)
-    with engine.begin() as connection:
+    yield sessionmaker(auth_engine, expire_on_commit=False)
+    with auth_engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
 

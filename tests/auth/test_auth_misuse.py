@@ -19,10 +19,13 @@ from auth_testkit import (
     Harness,
     TokenForge,
     hmac_signed,
+    make_harness,
     unsigned,
 )
 from joserfc import jwk
+from sqlalchemy.orm import Session, sessionmaker
 
+from auth.clients import disable_client
 from auth.errors import TokenFault
 from auth.policy import Action
 
@@ -140,8 +143,6 @@ def _revoked(h: Harness, f: TokenForge) -> Attempt:
 
 
 def _disabled_client(h: Harness, f: TokenForge) -> Attempt:
-    from auth.clients import disable_client
-
     client_id, secret = h.register(["indicators:read"])
     assert secret is not None
     token = h.token_response(client_id, secret).json()["access_token"]
@@ -285,11 +286,11 @@ def test_refuses_misused_token(name: str, harness: Harness, forge: TokenForge) -
 
 
 def test_denials_are_counted_by_reason_and_reported_to_the_hook(
-    harness: Harness, forge: TokenForge
+    session_factory: sessionmaker[Session],
 ) -> None:
     seen: list[tuple[str, str]] = []
-    harness.components.backend.recorder._hook = lambda request, reason: seen.append(
-        (request.url.path, reason)
+    harness = make_harness(
+        session_factory, on_denied=lambda request, reason: seen.append((request.url.path, reason))
     )
     harness.http.get("/api/indicators", headers={"Authorization": "Bearer not-a-jwt"})
     harness.http.get("/api/indicators")
@@ -298,13 +299,16 @@ def test_denials_are_counted_by_reason_and_reported_to_the_hook(
     assert harness.components.denials.snapshot() == {"invalid_token": 1, "missing_token": 1}
 
 
-def test_a_failing_denial_hook_does_not_change_the_answer(harness: Harness) -> None:
+def test_a_failing_denial_hook_does_not_change_the_answer(
+    session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(request: object, reason: str) -> None:
         raise RuntimeError("audit store down")
 
-    harness.components.backend.recorder._hook = broken
+    harness = make_harness(session_factory, on_denied=broken)
     response = harness.http.get("/api/indicators", headers={"Authorization": "Bearer x.y.z"})
     assert response.status_code == 401
+    assert "on_denied hook failed" in caplog.text
 
 
 def test_a_valid_token_is_accepted(harness: Harness) -> None:

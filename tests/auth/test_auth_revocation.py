@@ -20,7 +20,7 @@ def _client_with_token(
 
 def _use(harness: Harness, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}"}
-    return harness.http.get("/api/indicators", headers=headers).status_code
+    return int(harness.http.get("/api/indicators", headers=headers).status_code)
 
 
 def test_a_client_revokes_its_own_token(harness: Harness) -> None:

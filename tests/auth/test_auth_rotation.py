@@ -25,7 +25,7 @@ def _jwks_kids(harness: Harness) -> list[str]:
 
 def _ok(harness: Harness, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}"}
-    return harness.http.get("/api/indicators", headers=headers).status_code
+    return int(harness.http.get("/api/indicators", headers=headers).status_code)
 
 
 def _rotate(harness: Harness) -> str:

@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 import pytest
-from auth_testkit import AUDIENCE, FORCE_A, ISSUER, Harness, build_app, live_server
+from auth_testkit import AUDIENCE, FORCE_A, ISSUER, Harness, build_app, hmac_signed, live_server
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from joserfc import jwk, jwt
 
@@ -262,8 +262,6 @@ def test_refuses_bad_client_assertions(
 
 
 def _hs256_with(key: jwk.ECKey, claims: dict[str, Any]) -> str:
-    from auth_testkit import hmac_signed
-
     now = int(time.time())
     public_pem = jwk.ECKey.import_key(key.as_dict(private=False)).as_pem()
     payload = {**claims, "iat": now, "exp": now + 60, "jti": "hs"}
