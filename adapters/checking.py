@@ -38,7 +38,7 @@ def checked_rows(
     parsed: ParsedInput, today: dt.date
 ) -> Iterator[tuple[int, Record | None, list[Issue]]]:
     """(row number, record or None, issues) for every data row, in order."""
-    validator = RecordValidator(today=today)
+    validator = RecordValidator(today=today, header=parsed.header)
     validate = validator.validate
     for number, raw in parsed:
         problems = getattr(raw, "problems", ())

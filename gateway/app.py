@@ -12,19 +12,28 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from sqlalchemy.orm import sessionmaker
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapters.store.engine import make_engine
+from adapters.store.engine import immediate_writes, make_engine
+from auth.components import AuthComponents, build_auth
+from auth.ratelimit import InMemoryBucketStore
+from auth.ratelimit_sql import SqlBucketStore
+from auth.errors import AccessDeniedError, JWKSFetchError
+from auth.responses import problem_response
+from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import load_forces_config
 from gateway.problems import problem
 from gateway.routes import meta, submissions
 from gateway.services import Services
 from gateway.settings import Settings
+from schema import codelists
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +71,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", "unknown")
-    log.exception("unexpected error (request %s)", request_id)
+    log.error("unexpected error (request %s)", request_id, exc_info=exc)
     return problem(
         500,
         "internal",
@@ -71,17 +80,33 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _access_denied(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AccessDeniedError)
+    return problem_response(exc)
+
+
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
-    """The ASGI app; ``services`` lets tests inject a clock or an engine they already hold."""
+    """The ASGI app; ``services`` lets tests inject a clock or an engine they already hold.
+
+    The engine object is made here (it opens no connection until first used) because the
+    authentication middleware and the token routes are bound to it when the app is built;
+    connections, keys and external JWKS are first touched in the lifespan.
+    """
+    built = services or Services(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        forces=load_forces_config(settings.forces_config),
+    )
+    auth = _build_auth(built)
+    built.extras["auth"] = auth
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        built = services or Services(
-            settings=settings,
-            engine=make_engine(settings.database_url),
-            forces=load_forces_config(settings.forces_config),
-        )
         app.state.services = built
+        try:
+            await run_in_threadpool(auth.prime)
+        except JWKSFetchError as exc:  # one unreachable identity provider must not stop us
+            log.warning("external issuer keys not loaded at start: %s", exc)
         try:
             yield
         finally:
@@ -90,11 +115,31 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
 
     handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _http_exception,
+        AccessDeniedError: _access_denied,
         Exception: _unexpected,
     }
     return Starlette(
-        routes=[*meta.routes, *submissions.routes],
-        middleware=[Middleware(RequestIdMiddleware)],
+        routes=[*meta.routes, *auth.routes, *submissions.routes],
+        middleware=[Middleware(RequestIdMiddleware), auth.middleware],
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
+    )
+
+
+def _build_auth(services: Services) -> AuthComponents:
+    settings = services.settings
+    return build_auth(
+        auth_settings(settings),
+        session_factory=sessionmaker(immediate_writes(services.engine)),
+        kek=load_kek(settings),
+        clock=services.clock,
+        force_exists=lambda code: codelists.force(code) is not None,
+        # Rate limits must hold across replicas, so on PostgreSQL the buckets live in the
+        # database. The embedded SQLite default is one process: buckets in memory, so
+        # API requests never queue behind a long ingestion's write lock.
+        bucket_store=(
+            SqlBucketStore(services.engine)
+            if services.engine.dialect.name == "postgresql"
+            else InMemoryBucketStore()
+        ),
     )

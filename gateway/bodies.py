@@ -49,26 +49,53 @@ class MeteredBody:
         return self._hash.hexdigest()
 
 
+class BodyInterruptedError(Exception):
+    """The client stopped sending before the body ended: nothing may be stored from it."""
+
+
 async def run_with_body(request: Request, work: Callable[[Iterator[bytes]], T]) -> T:
-    """Run ``work(chunks)`` in a worker thread, feeding it the request body as it arrives."""
-    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=_BUFFERED_CHUNKS)
+    """Run ``work(chunks)`` in a worker thread, feeding it the request body as it arrives.
+
+    A body that breaks off (client disconnect) reaches the worker as
+    ``BodyInterruptedError``, never as a clean end, so a truncated upload cannot be taken
+    for a complete one. Exceptions from ``work`` propagate unchanged.
+    """
+    send, receive = anyio.create_memory_object_stream[bytes | BaseException](
+        max_buffer_size=_BUFFERED_CHUNKS
+    )
 
     async def pump() -> None:
         async with send:
-            async for chunk in request.stream():
-                if chunk:
-                    await send.send(chunk)
+            try:
+                async for chunk in request.stream():
+                    if chunk:
+                        await send.send(chunk)
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:  # noqa: BLE001 - handed to the worker, which raises it
+                await send.send(BodyInterruptedError(f"the request body broke off: {exc}"))
 
     def chunks() -> Iterator[bytes]:
         while True:
             try:
-                yield anyio.from_thread.run(receive.receive)
+                item = anyio.from_thread.run(receive.receive)
             except anyio.EndOfStream:
                 return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
+    failure: BaseException | None = None
+    result: T | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(pump)
         try:
-            return await anyio.to_thread.run_sync(work, chunks())
+            result = await anyio.to_thread.run_sync(work, chunks())
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group
+            failure = exc
         finally:
             group.cancel_scope.cancel()
+            receive.close()
+    if failure is not None:
+        raise failure
+    return result  # type: ignore[return-value]

@@ -11,12 +11,20 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData
 
+from adapters.indicators import models as indicator_models
 from adapters.store import models as store_models
+from auth import models as auth_models
+from gateway.audit import models as audit_models
 
 
 def all_metadata() -> list[MetaData]:
     """Every MetaData whose tables the migrations build (order: dependencies first)."""
-    return [store_models.metadata]
+    return [
+        store_models.metadata,
+        indicator_models.metadata,
+        audit_models.metadata,
+        auth_models.metadata,
+    ]
 
 
 def alembic_config(url: str) -> Config:

@@ -42,8 +42,10 @@ class Settings:
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200
     token_rate_limit_per_second: float = 5.0
-    token_rate_limit_burst: int = 20
+    token_rate_limit_burst: int = 50
     external_issuers_file: Path | None = None
+    # Base64 key-encryption key for signing keys at rest; unset: a 0600 file in var_dir.
+    kek: str | None = None
     purposes: tuple[str, ...] = (
         "performance-monitoring",
         "data-quality",

@@ -441,8 +441,11 @@ def _compile_converter(
 class RecordValidator:
     """Validates the rows of one submission (it remembers crime_refs to catch duplicates)."""
 
-    def __init__(self, *, today: dt.date) -> None:
+    def __init__(self, *, today: dt.date, header: Sequence[str] = ()) -> None:
         self.today = today
+        # Header columns outside the standard are reported once, by ``check_columns``;
+        # only keys a row adds beyond its header (JSON objects) are reported per row.
+        self._reported = _FIELD_SET | frozenset(header)
         self._seen_refs: dict[str, int] = {}
         self._plan = tuple(
             (spec.name, spec.required, spec.default, _CONVERTERS[spec.kind](spec))
@@ -458,13 +461,13 @@ class RecordValidator:
     ) -> tuple[Record | None, list[Issue]]:
         """Typed record (None if any error) and every issue found in this row."""
         values, issues = self._convert(row, raw)
-        if not _FIELD_SET.issuperset(raw):
+        if not self._reported.issuperset(raw):
             issues.extend(
                 Issue(
                     row, key, Code.UNKNOWN_COLUMN, f"'{key}' is not a field of Record Standard v1."
                 )
                 for key in raw
-                if key not in _FIELD_SET
+                if key not in self._reported
             )
         self._cross_field(row, values, issues)
         if issues and any(i.severity is Severity.ERROR for i in issues):

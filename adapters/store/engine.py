@@ -42,4 +42,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # ``immediate_writes(engine)`` marks connections whose transactions read then write:
+        # they take the write lock at BEGIN, so SQLite never has to upgrade a read snapshot
+        # that another writer has made stale (which fails at once, whatever the timeout).
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def immediate_writes(engine: Engine) -> Engine:
+    """The same engine (and pool), with SQLite transactions that lock for writing at BEGIN.
+
+    For short read-then-write transactions (token issuance, client administration). On
+    PostgreSQL it changes nothing.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(sqlite_begin="IMMEDIATE")

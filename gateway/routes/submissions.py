@@ -21,7 +21,8 @@ from adapters.store.errors import (
     SubmissionRefusedError,
 )
 from adapters.store.ingest import IngestResult, SubmissionRequest, check_replay, ingest
-from gateway.access import Action, require
+from auth.guard import require
+from auth.policy import Action
 from gateway.bodies import MeteredBody, run_with_body
 from gateway.problems import json_response, problem
 from gateway.services import services_of
