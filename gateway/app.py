@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.store.engine import immediate_writes, make_engine
 from auth.components import AuthComponents, build_auth
+from auth.errors import AccessDeniedError, JWKSFetchError
 from auth.ratelimit import InMemoryBucketStore
 from auth.ratelimit_sql import SqlBucketStore
-from auth.errors import AccessDeniedError, JWKSFetchError
 from auth.responses import problem_response
 from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import load_forces_config

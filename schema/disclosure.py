@@ -50,11 +50,11 @@ pattern (two different patterns for one table would be intersected).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from math import gcd
-from typing import Final, Generic, NamedTuple, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from schema.errors import DisclosureError
 from schema.indicators.catalogue import Unit
@@ -130,149 +130,146 @@ def control(
 ) -> dict[K, Disclosed]:
     """Apply disclosure control to a whole response; one ``Disclosed`` per cell key.
 
-    Raises ``DisclosureError`` for a table that is inconsistent (a relation naming an
-    unknown cell, mixing units, or whose components do not add up), since no guarantee
-    would then hold, or for a ``k`` that rounding would undercut.
+    Raises ``DisclosureError`` for a ``k`` that rounding would undercut, or for a table that
+    is inconsistent (a relation naming an unknown or repeated cell, mixing units, or whose
+    components do not add up; a quantity named with two values), since no guarantee would
+    then hold. Relations are checked only when some cell is suppressed: with nothing hidden
+    there is nothing to protect.
     """
     half = rounding_base // 2
     if k < 1 or rounding_base < 1 or (k + half) // rounding_base * rounding_base < k:
         raise DisclosureError(
             f"k={k} with rounding to {rounding_base} would publish counts of k or more "
-            "as numbers below k; choose k that rounds up or is a multiple of the base"
+            "as numbers below k; choose a k that is a multiple of the base or rounds up"
         )
-    hidden: dict[K, Reason] = {}
-    for key, cell in cells.items():
-        if cell.visibility is Visibility.EXACT:
-            continue
-        partial = cell.partial
-        if cell.unit is Unit.COUNT:
-            if 0 < partial.numerator < k:
-                hidden[key] = Reason.PRIMARY_SMALL_COUNT
-        elif 0 < partial.numerator < k or 0 < partial.denominator < k:
-            hidden[key] = Reason.UNDERLYING_COUNT_SUPPRESSED
-    relation_list = list(relations)
-    if relation_list or any(cell.quantities for cell in cells.values()):
-        _Secondary(cells, relation_list, hidden).run()
+    keys = list(cells)
+    table = list(cells.values())
+    reasons: list[Reason | None] = [None] * len(table)
+    for i, (unit, partial, visibility, _) in enumerate(table):
+        if visibility is Visibility.CONTROLLED:
+            if unit is Unit.COUNT:
+                if 0 < partial.numerator < k:
+                    reasons[i] = Reason.PRIMARY_SMALL_COUNT
+            elif 0 < partial.numerator < k or 0 < partial.denominator < k:
+                reasons[i] = Reason.UNDERLYING_COUNT_SUPPRESSED
+    if any(reasons):
+        _Secondary(table, keys, relations, reasons).run()
 
     published: dict[K, Disclosed] = {}
-    suppressed = Disclosed(None, None, None, True, None)
-    for key, cell in cells.items():
-        reason = hidden.get(key)
+    for key, (unit, partial, visibility, _), reason in zip(keys, table, reasons, strict=True):
         if reason is not None:
-            published[key] = suppressed._replace(reason=reason)
+            published[key] = Disclosed(None, None, None, True, reason)
             continue
-        unit, partial = cell.unit, cell.partial
         n, d = partial.numerator, partial.denominator
-        if cell.visibility is Visibility.CONTROLLED:
-            n, d = (
-                (n + half) // rounding_base * rounding_base,
-                (d + half) // rounding_base * rounding_base,
-            )
+        if visibility is Visibility.CONTROLLED:
+            n = (n + half) // rounding_base * rounding_base
+            d = (d + half) // rounding_base * rounding_base
         if unit is Unit.COUNT:
             published[key] = Disclosed(n, None, None, False, None)
         elif unit is Unit.RATIO:
             exact = partial.numerator / partial.denominator if partial.denominator else None
             published[key] = Disclosed(exact, n, d, False, None)
         else:
-            published[key] = Disclosed(median_of_histogram(partial.histogram), n, None, False, None)
+            median = median_of_histogram(partial.histogram, partial.numerator)
+            published[key] = Disclosed(median, n, None, False, None)
     return published
 
 
-class _Secondary(Generic[K]):
+class _Secondary:
     """Secondary suppression over quantities: the additive counts behind the cells.
 
-    A quantity is unknown to the reader when it is non-zero and every cell showing it is
-    hidden. Hiding a quantity hides every cell that shows it.
+    Cell ``i``'s component ``j`` lives in slot ``2 * i + j``; a named quantity shared by
+    several cells lives in the slot of the first cell naming it. A quantity is unknown to
+    the reader when it is non-zero and every cell showing it is hidden; hiding a quantity
+    hides every cell showing it.
     """
 
     def __init__(
-        self, cells: Mapping[K, Cell], relations: list[Relation[K]], hidden: dict[K, Reason]
+        self,
+        table: list[Cell],
+        keys: Sequence[Hashable],
+        relations: Iterable[Relation[Any]],
+        reasons: list[Reason | None],
     ) -> None:
-        self.cells, self.hidden = cells, hidden
-        self.index: dict[Hashable, int] = {}
-        self.value: list[int] = []
-        self.cells_of: list[list[K]] = []
-        self.relations_of: list[list[int]] = []
-        self.quantities_of: dict[K, tuple[int, ...]] = {}
-        self.members: list[tuple[int, ...]] = []  # per relation: (total, *parts)
-        for key, cell in cells.items():
-            if cell.quantities:
-                self._quantities(key)
+        self.reasons = reasons
+        self.controlled = [cell.visibility is Visibility.CONTROLLED for cell in table]
+        self.value = value = [0] * (2 * len(table))
+        self.slot = slot = list(range(2 * len(table)))
+        self.width = width = [1] * len(table)
+        self.cells_of: dict[int, list[int]] = {}  # shared quantities only
+        names: dict[Hashable, int] = {}
+        for i, (unit, partial, _, quantities) in enumerate(table):
+            value[2 * i] = partial.numerator
+            if unit is Unit.RATIO:
+                value[2 * i + 1], width[i] = partial.denominator, 2
+            if quantities is None:
+                continue
+            if len(quantities) != width[i]:
+                raise DisclosureError(f"cell {keys[i]!r} names {len(quantities)} quantities")
+            for j, name in enumerate(quantities):
+                first = names.setdefault(name, 2 * i + j)
+                if first != 2 * i + j:
+                    if value[first] != value[2 * i + j]:
+                        raise DisclosureError(f"quantity {name!r} has two values")
+                    slot[2 * i + j] = first
+                    self.cells_of.setdefault(first, [first // 2]).append(i)
+        self.members: list[tuple[int, ...]] = []  # per relation and component: (total, *parts)
+        self.relations_of: dict[int, list[int]] = {}
+        position = {key: i for i, key in enumerate(keys)}
         for relation in relations:
-            self._add(relation)
-        self.hidden_count = [0] * len(self.value)
-        self.controllable = [
-            all(cells[c].visibility is Visibility.CONTROLLED for c in of) for of in self.cells_of
+            try:
+                indices = [position[relation.total], *[position[p] for p in relation.parts]]
+            except KeyError as exc:
+                raise DisclosureError(f"{relation!r} names no cell {exc}") from None
+            if len(set(indices)) != len(indices):
+                raise DisclosureError(f"{relation!r} repeats a cell")
+            if len({table[i].unit for i in indices}) != 1:
+                raise DisclosureError(f"{relation!r} mixes units")
+            for j in range(width[indices[0]]):
+                members = tuple(slot[2 * i + j] for i in indices)
+                if value[members[0]] != sum([value[q] for q in members[1:]]):
+                    raise DisclosureError(f"{relation!r}: the parts do not add up to the total")
+                for q in members:
+                    self.relations_of.setdefault(q, []).append(len(self.members))
+                self.members.append(members)
+        # A quantity may be hidden to protect another when it is non-zero and no EXACT cell
+        # shows it. Zeros are never used: a hidden zero protects nothing against a reader
+        # who knows counts are not negative.
+        self.hideable = [
+            bool(amount) and all(self.controlled[c] for c in self.cells_of.get(q, (q // 2,)))
+            for q, amount in enumerate(value)
         ]
-        self.queue: deque[int] = deque()
-        self.unprotectable: set[int] = set()  # pinned by EXACT cells alone
-        for key in list(hidden):
-            self._count_hidden(key)
+        self.unknown = [False] * len(value)
+        self.unknown_in = [0] * len(self.members)  # unknown members per relation
+        self.queue: deque[int] = deque()  # relations to look at again
+        self.fresh: list[int] = []  # quantities unknown since the last exact check
+        self.unprotectable: set[int] = set()  # pinned by EXACT cells (and zeros) alone
+        for i, reason in enumerate(reasons):
+            if reason is not None:
+                self._became_hidden(i)
 
-    def _quantities(self, key: K) -> tuple[int, ...]:
-        found = self.quantities_of.get(key)
-        if found is not None:
-            return found
-        cell = self.cells[key]
-        values = components(cell.unit, cell.partial)
-        names = cell.quantities or tuple((_OWN, key, j) for j in range(len(values)))
-        if len(names) != len(values):
-            raise DisclosureError(f"cell {key!r} names {len(names)} quantities for a {cell.unit}")
-        ids = []
-        for name, amount in zip(names, values, strict=True):
-            q = self.index.setdefault(name, len(self.value))
-            if q == len(self.value):
-                self.value.append(amount)
-                self.cells_of.append([])
-                self.relations_of.append([])
-            elif self.value[q] != amount:
-                raise DisclosureError(f"quantity {name!r} is {self.value[q]} and {amount}")
-            self.cells_of[q].append(key)
-            ids.append(q)
-        self.quantities_of[key] = found = tuple(ids)
-        return found
-
-    def _add(self, relation: Relation[K]) -> None:
-        keys = (relation.total, *relation.parts)
-        missing = [key for key in keys if key not in self.cells]
-        if missing or len(set(keys)) != len(keys):
-            raise DisclosureError(f"relation {relation!r}: unknown or repeated cells {missing}")
-        if len({self.cells[key].unit for key in keys}) != 1:
-            raise DisclosureError(f"relation {relation!r} mixes units")
-        columns = list(zip(*(self._quantities(key) for key in keys), strict=True))
-        for members in columns:
-            if self.value[members[0]] != sum(self.value[q] for q in members[1:]):
-                raise DisclosureError(f"relation {relation!r}: the parts do not add up")
-            self.relations_of_members(members)
-
-    def relations_of_members(self, members: tuple[int, ...]) -> None:
-        r = len(self.members)
-        self.members.append(members)
-        for q in members:
-            self.relations_of[q].append(r)
-
-    def unknown(self, q: int) -> bool:
-        return self.value[q] != 0 and self.hidden_count[q] == len(self.cells_of[q])
-
-    def _count_hidden(self, key: K) -> None:
-        for q in self.quantities_of.get(key, ()):
-            self.hidden_count[q] += 1
-            if self.unknown(q):
-                self.queue.extend(self.relations_of[q])
+    def _became_hidden(self, i: int) -> None:
+        for j in range(self.width[i]):
+            q = self.slot[2 * i + j]
+            if self.unknown[q] or not self.value[q]:
+                continue
+            shared = self.cells_of.get(q)
+            if shared is None or all(self.reasons[c] is not None for c in shared):
+                self.unknown[q] = True
+                self.fresh.append(q)
+                for r in self.relations_of.get(q, ()):
+                    self.unknown_in[r] += 1
+                    self.queue.append(r)
 
     def _hide_quantity(self, q: int) -> None:
-        for key in self.cells_of[q]:
-            if key not in self.hidden:
-                self.hidden[key] = Reason.SECONDARY_COMPLEMENT
-                self._count_hidden(key)
+        for i in self.cells_of.get(q, (q // 2,)):
+            if self.reasons[i] is None:
+                self.reasons[i] = Reason.SECONDARY_COMPLEMENT
+                self._became_hidden(i)
 
     def _candidate(self, members: tuple[int, ...], pinned: int) -> int | None:
         """The member to hide beside ``pinned``: smallest non-zero controlled part, else total."""
-        usable = [
-            q
-            for q in members
-            if q != pinned and self.value[q] and self.controllable[q] and not self.unknown(q)
-        ]
+        usable = [q for q in members if self.hideable[q] and not self.unknown[q] and q != pinned]
         parts = [q for q in usable if q != members[0]]
         if parts:
             return min(parts, key=self.value.__getitem__)  # the first of equals: deterministic
@@ -281,65 +278,85 @@ class _Secondary(Generic[K]):
     def run(self) -> None:
         while True:
             while self.queue:  # the per-relation rule, to a fixed point
-                members = self.members[self.queue.popleft()]
-                unknown = [q for q in members if self.unknown(q)]
-                if len(unknown) == 1:
-                    choice = self._candidate(members, unknown[0])
+                r = self.queue.popleft()
+                if self.unknown_in[r] == 1:
+                    members = self.members[r]
+                    lone = next(q for q in members if self.unknown[q])
+                    choice = self._candidate(members, lone)
                     if choice is not None:
                         self._hide_quantity(choice)
-            pinned = self._pinned()
-            if not pinned:
+            if not self._check():
                 return
-            # Repair one pinned value, then redo the cheap rule: one hidden cell often
-            # frees several values, and hiding one per pinned value would over-suppress.
-            q = pinned[0]
-            choice = self._repair_choice(q)
-            if choice is None:
-                self.unprotectable.add(q)
-            else:
-                self._hide_quantity(choice)
 
-    def _pinned(self) -> list[int]:
-        """Hidden quantities that the relations still pin, by exact elimination."""
-        unknown = {q for key in self.hidden for q in self.quantities_of.get(key, ())}
-        unknown = {q for q in unknown if self.unknown(q)}
-        rows: list[dict[int, int]] = []
-        for r in sorted({r for q in unknown for r in self.relations_of[q]}):
+    def _check(self) -> bool:
+        """Exact check of each changed group of hidden values; True if it hid more.
+
+        At most one repair per group per round: one more hidden cell often frees several
+        pinned values, and the cheap rule runs again before the next check.
+        """
+        fresh, self.fresh = self.fresh, []
+        seen: set[int] = set()
+        repaired = False
+        for start in fresh:
+            if start in seen:
+                continue
+            variables, rows = self._component(start)
+            seen |= variables
+            for q in sorted(_determined(rows) - self.unprotectable):
+                choice = self._repair_choice(q)
+                if choice is not None:
+                    self._hide_quantity(choice)
+                    repaired = True
+                    break
+                self.unprotectable.add(q)
+        return repaired
+
+    def _component(self, start: int) -> tuple[set[int], list[dict[int, int]]]:
+        """The unknown quantities linked to ``start`` and their equations, as sparse rows."""
+        variables, stack, relation_ids = {start}, [start], set()
+        while stack:
+            for r in self.relations_of.get(stack.pop(), ()):
+                if r not in relation_ids:
+                    relation_ids.add(r)
+                    fresh = [m for m in self.members[r] if self.unknown[m] and m not in variables]
+                    variables.update(fresh)
+                    stack.extend(fresh)
+        rows = []
+        for r in sorted(relation_ids):
             row: dict[int, int] = {}
-            for position, q in enumerate(self.members[r]):
-                if q in unknown:
-                    row[q] = row.get(q, 0) + (1 if position == 0 else -1)
+            for place, q in enumerate(self.members[r]):
+                if q in variables:
+                    row[q] = row.get(q, 0) + (1 if place == 0 else -1)
             rows.append({q: c for q, c in row.items() if c})
-        return sorted(q for q in _determined(rows) if q not in self.unprotectable)
+        return variables, rows
 
     def _repair_choice(self, pinned: int) -> int | None:
         """What to hide for a value pinned by a combination of relations.
 
-        First a member of a relation holding the value, else of any relation reachable from
-        it through hidden values (the combination that pins it lies among those).
+        A member of a relation holding the value, else of a relation reachable from it
+        through hidden values (the combination that pins it lies among those).
         """
         seen_relations: set[int] = set()
-        frontier = [pinned]
         seen_quantities = {pinned}
-        level: list[int] = list(self.relations_of[pinned])
+        level = list(self.relations_of.get(pinned, ()))
         while level:
-            found = [self._candidate(self.members[r], pinned) for r in level]
-            usable = [c for c in found if c is not None]
-            if usable:
-                return min(usable, key=self.value.__getitem__)
+            found = [
+                c for r in level if (c := self._candidate(self.members[r], pinned)) is not None
+            ]
+            if found:
+                return min(found, key=self.value.__getitem__)
             seen_relations.update(level)
-            frontier = [
+            frontier = {
                 q
                 for r in level
                 for q in self.members[r]
-                if q not in seen_quantities and self.unknown(q)
-            ]
-            seen_quantities.update(frontier)
-            level = sorted({r for q in frontier for r in self.relations_of[q]} - seen_relations)
+                if self.unknown[q] and q not in seen_quantities
+            }
+            seen_quantities |= frontier
+            level = sorted(
+                {r for q in frontier for r in self.relations_of.get(q, ())} - seen_relations
+            )
         return None
-
-
-_OWN: Final = object()  # marks a component that belongs to one cell alone
 
 
 def _determined(rows: list[dict[int, int]]) -> set[int]:

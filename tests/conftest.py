@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from adapters.store.engine import make_engine
 from gateway import database
+from gateway.audit import GENESIS_HASH
 
 DATABASE_KIND = os.environ.get("SOTERIA_TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -25,6 +27,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 # Reference tables the migrations seed; everything else is emptied between tests.
 _KEEP = {"alembic_version", "forces"}
+# The one row migration 0004 seeds into a table that is emptied: put back after emptying.
+_RESEED_AUDIT_HEAD = "INSERT INTO audit_chain_head (id, seq, head_hash) VALUES (1, 0, :genesis)"
 
 
 def _postgres_database() -> Iterator[str]:
@@ -58,6 +62,41 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@contextmanager
+def triggers_suspended(conn: Connection) -> Iterator[None]:
+    """Test harness only: the database's triggers are off inside the current transaction.
+
+    The audit tables are append-only through triggers (migration 0004). Emptying them
+    between tests, and simulating tampering in ``tests/audit``, takes the powers of a
+    database superuser, and nothing less; the application has no switch of its own:
+
+    * PostgreSQL: ``SET LOCAL session_replication_role = replica`` (superuser only; the
+      tests connect as ``postgres``), reset before the block ends;
+    * SQLite: the triggers are dropped and re-created from sqlite_master's own text before
+      the transaction commits (SQLite DDL is transactional, so no other connection ever
+      sees the table unguarded).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        yield
+        conn.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
+        return
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    ).all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)
+
+
+@pytest.fixture
+def suspend_triggers() -> Callable[[Connection], AbstractContextManager[None]]:
+    """``with suspend_triggers(conn): ...`` -- see ``triggers_suspended``."""
+    return triggers_suspended
+
+
 def empty_tables(engine: Engine) -> None:
     tables = [
         t.name
@@ -65,12 +104,13 @@ def empty_tables(engine: Engine) -> None:
         for t in reversed(metadata.sorted_tables)
         if t.name not in _KEEP
     ]
-    with engine.begin() as conn:
+    with engine.begin() as conn, triggers_suspended(conn):
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+        conn.execute(text(_RESEED_AUDIT_HEAD), {"genesis": GENESIS_HASH})
         conn.execute(text("UPDATE forces SET data_version = 0, last_submission_at = NULL"))
 
 

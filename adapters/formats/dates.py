@@ -48,10 +48,9 @@ def _round_trip(pattern: str, key: str) -> dt.datetime:
         raise MappingError("must be a strptime pattern such as %d/%m/%Y", key=key)
     try:
         return dt.datetime.strptime(_SAMPLE.strftime(pattern), pattern)  # noqa: DTZ007 - local
-    except ValueError as exc:
-        raise MappingError(
-            f"{pattern!r} is not a usable strptime pattern: {exc}", key=key
-        ) from None
+    except (ValueError, re.error) as exc:  # a repeated directive is a regular expression error
+        message = f"{pattern!r} is not a usable strptime pattern: {exc}"
+        raise MappingError(message, key=key) from None
 
 
 def check_date_pattern(pattern: str, key: str) -> None:

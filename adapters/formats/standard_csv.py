@@ -129,7 +129,7 @@ class CsvReader:
             first = run.first_row() if header is not None else None
         except csv.Error as exc:
             row = run.number + 1 if run.started else None
-            raise _csv_error(exc, row, reader.line_num) from None
+            raise _csv_error(exc, row, run.last_line + 1) from None
         except FormatError as exc:
             row = run.number + 1 if run.started else None
             raise at_row(exc, row, reader.line_num + 1) from None
@@ -151,11 +151,12 @@ class _Run:
         self.names: tuple[str, ...] = ()
         self.template: dict[str, str | None] = {}
         self.number = 0
+        self.last_line = 0  # the line on which the last record (or blank line) ended
         self.started = False
 
     def header(self) -> tuple[str, ...] | None:
         for values in self.reader:
-            if _is_blank(values):
+            if not values or (len(values) == 1 and values[0].isspace()):
                 continue
             if max(map(len, values)) > MAX_FIELD_CHARS:
                 raise field_too_large(row=None, line=self.line_num)
@@ -167,6 +168,7 @@ class _Run:
                 )
             self.names = tuple(values)
             self.template = dict.fromkeys(self.names)
+            self.last_line = self.line_num
             self.started = True
             return self.names
         return None
@@ -177,17 +179,18 @@ class _Run:
 
     def first_row(self) -> RawRow | None:
         for values in self.reader:
-            self.feed.record_line = self.line_num
-            row = self.convert(values)
+            start, self.last_line = self.last_line + 1, self.line_num
+            self.feed.record_line = self.last_line
+            row = self.convert(values, start)
             if row is not None:
                 return row
         return None
 
-    def convert(self, values: list[str]) -> RawRow | None:
+    def convert(self, values: list[str], line: int) -> RawRow | None:
         """The careful path: blank lines, wrong field counts and oversized fields."""
         if _is_blank(values):
             return None
-        number, line = self.number + 1, self.line_num
+        number = self.number + 1
         if max(map(len, values)) > MAX_FIELD_CHARS:
             pairs = zip(self.names, values, strict=False)
             name = next((n for n, v in pairs if len(v) > MAX_FIELD_CHARS), None)
@@ -211,15 +214,15 @@ class _Run:
         width = len(names)
         self.number = number = 1
         yield number, first
-        prev = self.line_num
+        prev = self.last_line
         try:
             for values in reader:
                 line = reader.line_num
                 feed.record_line = line
                 if line - prev != 1 or len(values) != width or feed.long_line or not any(values):
-                    prev = line
+                    start, prev = prev + 1, line
                     self.number = number
-                    row = self.convert(values)
+                    row = self.convert(values, start)
                     if row is None:
                         continue
                 else:
@@ -229,6 +232,6 @@ class _Run:
                 number += 1
                 yield number, row
         except csv.Error as exc:
-            raise _csv_error(exc, number + 1, self.line_num) from None
+            raise _csv_error(exc, number + 1, prev + 1) from None
         except FormatError as exc:
             raise at_row(exc, number + 1, self.line_num + 1) from None

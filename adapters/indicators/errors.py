@@ -4,7 +4,7 @@ The tree::
 
     AdapterError (adapters.errors)
     └── IndicatorError           base of the indicator source's errors; never raised itself
-        └── InvalidIndicatorQuery
+        └── InvalidIndicatorQueryError
                                  a query that cannot be answered as asked: periods of another
                                  granularity, a naive as-at datetime, no periods or indicators
 
@@ -21,5 +21,5 @@ class IndicatorError(AdapterError):
     """Base of the indicator source's errors."""
 
 
-class InvalidIndicatorQuery(IndicatorError, ValueError):
+class InvalidIndicatorQueryError(IndicatorError, ValueError):
     """The caller's query is malformed; the message says what to change."""

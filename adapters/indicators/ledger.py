@@ -1,16 +1,18 @@
-"""The contributions of a set of records to the measures, as one set-based SQL statement.
+"""The contributions of a set of records to the measures, as set-based SQL.
 
-The same SQL serves three callers, so current and as-at figures cannot drift apart:
-the rollup hook (the records a submission replaces, with sign -1, and the new ones, +1),
-the rebuild (all of a force's records) and the as-at path (the versions valid at T, read
-straight from the ``ledger`` CTE instead of the rollup table).
+The same SQL serves three callers, so current and as-at figures cannot drift apart: the
+rollup hook (the records a submission replaces, with sign -1, and the new ones, +1), the
+rebuild (all of a force's records) and the as-at path (the versions valid at T, aggregated
+straight from the ledger instead of the rollup table).
 
 A *source* is any SELECT yielding ``SOURCE_COLUMNS``: ``force_code``, the record fields the
 indicators read, and ``rep`` (1 when the record's suspect_ref is on two or more active
-records of the force). ``ctes`` turns it into::
+records of the force). ``materialise`` turns it into a temporary table, ``SRC``: one narrow
+row of integers per active record (keys, month indexes, day counts, one 0/1 flag per
+conditional measure), so the date arithmetic runs once per record however many statements
+read it. ``ctes`` then reads it as::
 
-    src        active records, with offence group, month keys and day counts derived once
-    fan        src once per breakdown dimension, with that dimension's bucket
+    fan        SRC once per breakdown dimension, with that dimension's bucket
     ledger     one row per (record, dimension, month basis) carrying 0/1 per measure
     day_ledger one row per (record, dimension, day measure) carrying its day count
 
@@ -19,16 +21,28 @@ OFFENCE_GROUP breakdown is the ``offence_group`` key itself. A missing value is 
 ``unknown`` bucket, as ``schema.indicators.catalogue.bucket_of`` says.
 
 Every string spliced into the SQL comes from this package's constants or the code lists,
-never from a caller.
+never from a caller; values are bound parameters.
 """
+
+# ruff: noqa: S608 - SQL is assembled from this package's constants, never from input
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
-from adapters.indicators.measures import AGED, AGED_CLOSED, DayMeasure, Measure
-from schema import codelists
+from sqlalchemy import BindParameter, Connection, Date, bindparam, text
+
+from adapters.indicators.measures import (
+    AGED,
+    AGED_CLOSED,
+    OUTCOME,
+    RECORDED,
+    RETURNED,
+    DayMeasure,
+    Measure,
+)
+from schema.codelists import OffenceGroup, offence_codes
 from schema.indicators.catalogue import DIMENSION_FIELDS, UNKNOWN_BUCKET, Dimension
 
 SOURCE_FIELDS: Final = (
@@ -51,6 +65,7 @@ SOURCE_FIELDS: Final = (
     "record_status",
 )
 SOURCE_COLUMNS: Final = ("force_code", *SOURCE_FIELDS, "rep")
+SRC: Final = "soteria_ledger_src"
 NO_DIMENSION: Final = ""
 # The stored dimensions: none, and every breakdown that reads a record field of its own.
 ROLLUP_DIMENSIONS: Final = (
@@ -59,16 +74,26 @@ ROLLUP_DIMENSIONS: Final = (
     Dimension.VICTIM_SEX.value,
     Dimension.RELATIONSHIP.value,
 )
-ACTIVE: Final = "COALESCE({0}record_status, 'active') = 'active'"
+_KEY: Final = "force_code, offence_group, dimension, bucket"
+_MONTHS: Final = (RECORDED, OUTCOME, RETURNED, AGED, AGED_CLOSED)
+_DAYS: Final = ("outcome_days", "device_days", "report_days")
 
 
 def columns(alias: str) -> str:
-    """``alias.force_code, alias.offence_code, ...`` (every source column but ``rep``)."""
+    """``alias.force_code, alias.offence_code, ...``: every source column but ``rep``."""
     return ", ".join(f"{alias}.{c}" for c in ("force_code", *SOURCE_FIELDS))
 
 
-def active(alias: str = "") -> str:
-    return ACTIVE.format(f"{alias}." if alias else "")
+def active(alias: str) -> str:
+    """Only active records count; a missing status is the standard's default, active."""
+    return f"COALESCE({alias}.record_status, 'active') = 'active'"
+
+
+def with_repeat(rows: str) -> str:
+    """Active ``rows`` (force_code and SOURCE_FIELDS) with ``rep`` computed among them."""
+    return f"""SELECT a.*, CASE WHEN a.suspect_ref IS NOT NULL AND COUNT(*) OVER (
+            PARTITION BY a.force_code, a.suspect_ref) >= 2 THEN 1 ELSE 0 END AS rep
+        FROM ({rows}) AS a WHERE {active("a")}"""
 
 
 class SqlDialect:
@@ -78,14 +103,17 @@ class SqlDialect:
         self.postgresql = name == "postgresql"
 
     def month(self, date: str) -> str:
+        """``year * 12 + month - 1``; date_part is cheaper than EXTRACT's numeric."""
         if self.postgresql:
-            return f"(CAST(EXTRACT(YEAR FROM {date}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {date}) AS INTEGER) - 1)"  # noqa: E501
-        return f"(CAST(substr({date}, 1, 4) AS INTEGER) * 12 + CAST(substr({date}, 6, 2) AS INTEGER) - 1)"  # noqa: E501
+            year, month = f"date_part('year', {date})", f"date_part('month', {date})"
+            return f"CAST({year} * 12 + {month} - 1 AS INTEGER)"
+        year, month = f"substr({date}, 1, 4)", f"substr({date}, 6, 2)"
+        return f"(CAST({year} AS INTEGER) * 12 + CAST({month} AS INTEGER) - 1)"
 
     def days(self, later: str, earlier: str) -> str:
         if self.postgresql:
             return f"({later} - {earlier})"
-        return f"CAST(round(julianday({later}) - julianday({earlier})) AS INTEGER)"
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
     def plus_days(self, date: str, days: int) -> str:
         if self.postgresql:
@@ -97,53 +125,100 @@ class SqlDialect:
 
 
 def _group_case(column: str) -> str:
-    whens = " ".join(f"WHEN '{o.code}' THEN '{o.group.value}'" for o in codelists.offence_codes())
-    return f"CASE {column} {whens} ELSE '{UNKNOWN_BUCKET}' END"
+    whens = " ".join(
+        f"WHEN {column} IN ({', '.join(repr(o.code) for o in offence_codes() if o.group is g)})"
+        f" THEN '{g.value}'"
+        for g in OffenceGroup
+    )
+    return f"CASE {whens} ELSE '{UNKNOWN_BUCKET}' END"
 
 
-def _src(dialect: SqlDialect, source: str) -> str:
+def _src_select(
+    dialect: SqlDialect,
+    source: str,
+    dimensions: Sequence[str],
+    conditional: Sequence[Measure | DayMeasure],
+) -> str:
     d = dialect
     assigned = "x.outcome_type IS NOT NULL AND x.outcome_type <> '0'"
     outcome_month = d.month("x.outcome_date")
     aged_month = d.month(d.plus_days("x.recorded_date", 366))
-    return f"""src AS (
-        SELECT x.*, {_group_case("x.offence_code")} AS offence_group,
-            {d.month("x.recorded_date")} AS recorded_month,
-            CASE WHEN {assigned} THEN {outcome_month} END AS outcome_month,
-            {d.month("x.victim_device_returned_date")} AS returned_month,
-            {aged_month} AS {AGED},
-            CASE WHEN {assigned} THEN {d.greatest(aged_month, outcome_month)} END
-                AS {AGED_CLOSED},
-            {d.days("x.outcome_date", "x.recorded_date")} AS outcome_days,
-            {d.days("x.victim_device_returned_date", "x.victim_device_seized_date")}
-                AS device_days,
-            {d.days("x.reported_date", "x.offence_date")} AS report_days
-        FROM ({source}) AS x
-        WHERE {active("x")})"""
+    buckets = "".join(
+        f"COALESCE(y.{field}, '{UNKNOWN_BUCKET}') AS b_{field}, "
+        for dimension, field in DIMENSION_FIELDS.items()
+        if dimension.value in dimensions
+    )
+    flags = "".join(
+        f", CASE WHEN {m.condition} THEN 1 ELSE 0 END AS f_{m.name}" for m in conditional
+    )
+    return f"""SELECT y.force_code, y.offence_group, {buckets}{", ".join(_MONTHS)},
+            {", ".join(_DAYS)}{flags}
+        FROM (
+            SELECT x.*, {_group_case("x.offence_code")} AS offence_group,
+                {d.month("x.recorded_date")} AS {RECORDED},
+                CASE WHEN {assigned} THEN {outcome_month} END AS {OUTCOME},
+                {d.month("x.victim_device_returned_date")} AS {RETURNED},
+                {aged_month} AS {AGED},
+                CASE WHEN {assigned} THEN {d.greatest(aged_month, outcome_month)} END
+                    AS {AGED_CLOSED},
+                {d.days("x.outcome_date", "x.recorded_date")} AS outcome_days,
+                {d.days("x.victim_device_returned_date", "x.victim_device_seized_date")}
+                    AS device_days,
+                {d.days("x.reported_date", "x.offence_date")} AS report_days
+            FROM ({source}) AS x
+            WHERE {active("x")}) AS y"""
+
+
+def materialise(
+    conn: Connection,
+    source: str,
+    params: Mapping[str, object],
+    *,
+    dimensions: Sequence[str],
+    measures: Sequence[Measure] = (),
+    day_measures: Sequence[DayMeasure] = (),
+    typed: Sequence[BindParameter[Any]] = (),
+) -> None:
+    """Build ``SRC`` from ``source`` (drop it with ``discard`` once read).
+
+    ``typed`` declares the types of the source's own parameters (a datetime must be bound
+    as the store binds it to compare alike on SQLite).
+    """
+    conditional: list[Measure | DayMeasure] = [m for m in measures if m.condition]
+    conditional += [m for m in day_measures if m.condition]
+    select = _src_select(SqlDialect(conn.dialect.name), source, dimensions, conditional)
+    if conn.dialect.name == "postgresql":
+        create = f"CREATE TEMPORARY TABLE {SRC} ON COMMIT DROP AS {select}"
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{SRC}")
+        create = f"CREATE TEMPORARY TABLE {SRC} AS {select}"
+    binds = list(typed)
+    if ":cutoff" in create:
+        binds.append(bindparam("cutoff", type_=Date()))
+    conn.execute(text(create).bindparams(*binds), dict(params))
+
+
+def discard(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE {SRC}")
 
 
 def _fan(dimensions: Sequence[str]) -> str:
     dims = " UNION ALL ".join(f"SELECT '{d}' AS dimension" for d in dimensions)
     whens = " ".join(
-        f"WHEN '{d.value}' THEN COALESCE(src.{field}, '{UNKNOWN_BUCKET}')"
-        for d, field in DIMENSION_FIELDS.items()
-        if d.value in dimensions
+        f"WHEN '{dimension.value}' THEN src.b_{field}"
+        for dimension, field in DIMENSION_FIELDS.items()
+        if dimension.value in dimensions
     )
     bucket = f"CASE dims.dimension {whens} ELSE '' END" if whens else "''"
     return f"""fan AS (
         SELECT src.*, dims.dimension, {bucket} AS bucket
-        FROM src CROSS JOIN ({dims}) AS dims)"""
-
-
-_KEY: Final = "force_code, offence_group, dimension, bucket"
+        FROM {SRC} AS src CROSS JOIN ({dims}) AS dims)"""
 
 
 def _value(measure: Measure, basis: str) -> str:
     if measure.basis != basis:
         return "0"
-    if not measure.condition:
-        return "1"
-    return f"CASE WHEN {measure.condition} THEN 1 ELSE 0 END"
+    return f"f_{measure.name}" if measure.condition else "1"
 
 
 def _ledger(measures: Sequence[Measure]) -> str:
@@ -159,31 +234,26 @@ def _ledger(measures: Sequence[Measure]) -> str:
 def _day_ledger(measures: Sequence[DayMeasure]) -> str:
     branches = [
         f"SELECT {_KEY}, '{m.name}' AS measure, {m.basis} AS month, {m.days} AS days, 1 AS n "
-        f"FROM fan WHERE {m.basis} IS NOT NULL" + (f" AND {m.condition}" if m.condition else "")
+        f"FROM fan WHERE {m.basis} IS NOT NULL" + (f" AND f_{m.name} = 1" if m.condition else "")
         for m in measures
     ]
     return "day_ledger AS (" + " UNION ALL ".join(branches) + ")"
 
 
 def ctes(
-    dialect: SqlDialect,
-    source: str,
     *,
     dimensions: Sequence[str],
     measures: Sequence[Measure] = (),
     day_measures: Sequence[DayMeasure] = (),
 ) -> str:
-    """``WITH src, fan[, ledger][, day_ledger]`` over ``source``; append one statement."""
-    parts = [_src(dialect, source), _fan(dimensions)]
+    """``WITH fan[, ledger][, day_ledger]`` over ``SRC``; append the statement that reads it.
+
+    ``dimensions``, ``measures`` and ``day_measures`` must be among those ``SRC`` was
+    materialised with.
+    """
+    parts = [_fan(dimensions)]
     if measures:
         parts.append(_ledger(measures))
     if day_measures:
         parts.append(_day_ledger(day_measures))
     return "WITH " + ",\n".join(parts) + "\n"
-
-
-def with_repeat(rows: str) -> str:
-    """Active ``rows`` (force_code + SOURCE_FIELDS) with ``rep`` computed among them."""
-    return f"""SELECT a.*, CASE WHEN a.suspect_ref IS NOT NULL AND COUNT(*) OVER (
-            PARTITION BY a.force_code, a.suspect_ref) >= 2 THEN 1 ELSE 0 END AS rep
-        FROM ({rows}) AS a WHERE {active("a")}"""

@@ -7,10 +7,10 @@ exact day-count histograms, one row per (..., measure, month, days) with its fre
 breakdown; ``month`` is ``year * 12 + month - 1``, so period arithmetic is integer arithmetic
 and both databases sort and compare it alike.
 
-The primary keys lead with (force, dimension) because every read asks for some forces and
-one dimension. There is no foreign key to ``forces``: these tables live on their own
-MetaData (the store's tables are not ours), and rows are only written for forces the
-ingestion has already checked.
+The primary keys lead with (force, dimension[, measure], month) because every read asks for
+some forces, one dimension and a range or list of months. There is no foreign key to
+``forces``: these tables live on their own MetaData (the store's tables are not ours), and
+rows are only written for forces the ingestion has already checked.
 
 The index on ``records (force_code, suspect_ref)`` lets the rollup find every record of a
 suspect touched by a submission (repeat suspects). It belongs to the store's table, so it is
@@ -19,7 +19,7 @@ attached to the store's MetaData here, where the need is, and built by our migra
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table
+from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table
 
 from adapters.indicators.measures import MEASURE_NAMES
 from adapters.store.models import records
@@ -27,29 +27,36 @@ from adapters.store.types import new_metadata
 
 metadata = new_metadata()
 
-_KEY_COLUMNS = (
-    ("force_code", 40),
-    ("dimension", 20),
-    ("offence_group", 20),
-    ("bucket", 32),
-)
+
+def _key() -> list[Column[str]]:
+    return [
+        Column("force_code", String(40), nullable=False),
+        Column("dimension", String(20), nullable=False),
+        Column("offence_group", String(20), nullable=False),
+        Column("bucket", String(32), nullable=False),
+    ]
+
 
 indicator_rollup = Table(
     "indicator_rollup",
     metadata,
-    *(Column(name, String(length), primary_key=True) for name, length in _KEY_COLUMNS),
-    Column("month", Integer, primary_key=True, autoincrement=False),
+    *_key(),
+    Column("month", Integer, nullable=False, autoincrement=False),
     *(Column(name, Integer, nullable=False, server_default="0") for name in MEASURE_NAMES),
+    PrimaryKeyConstraint("force_code", "dimension", "month", "offence_group", "bucket"),
 )
 
 indicator_rollup_days = Table(
     "indicator_rollup_days",
     metadata,
-    *(Column(name, String(length), primary_key=True) for name, length in _KEY_COLUMNS),
-    Column("measure", String(40), primary_key=True),
-    Column("month", Integer, primary_key=True, autoincrement=False),
-    Column("days", Integer, primary_key=True, autoincrement=False),
+    *_key(),
+    Column("measure", String(40), nullable=False),
+    Column("month", Integer, nullable=False, autoincrement=False),
+    Column("days", Integer, nullable=False, autoincrement=False),
     Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "force_code", "dimension", "measure", "month", "offence_group", "bucket", "days"
+    ),
 )
 
 records_by_suspect = Index("ix_records_force_suspect", records.c.force_code, records.c.suspect_ref)

@@ -16,14 +16,17 @@ re-added after it, each time from that moment's state. Everything is ``INSERT ..
 GROUP BY ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x``: no per-row Python.
 """
 
+# ruff: noqa: S608 - SQL is assembled from this package's constants, never from input
+
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
 
-from sqlalchemy import Connection, Engine, bindparam, text, update
+from sqlalchemy import Connection, Engine, text, update
 
 from adapters.indicators import ledger
-from adapters.indicators.ledger import ROLLUP_DIMENSIONS, SqlDialect
+from adapters.indicators.ledger import ROLLUP_DIMENSIONS
 from adapters.indicators.measures import (
     DAY_MEASURES,
     MEASURES,
@@ -35,9 +38,6 @@ from adapters.indicators.measures import (
 from adapters.indicators.models import indicator_rollup, indicator_rollup_days
 from adapters.store.models import ForceRow
 from adapters.store.staging import STAGE
-from sqlalchemy import Date
-
-import datetime as dt
 
 TOUCHED: Final = "soteria_touched_suspects"
 # Cohort measures of the current figures: every stored date is on or before the day it was
@@ -65,13 +65,11 @@ _ALL: Final = ledger.with_repeat(
 _COLLECT_TOUCHED: Final = f"""INSERT INTO {TOUCHED} (suspect_ref)
     SELECT suspect_ref FROM {STAGE}
     WHERE (action IS NULL OR action = 'update') AND suspect_ref IS NOT NULL
-    UNION
-    SELECT r.suspect_ref FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
-    WHERE r.force_code = :force AND s.action = 'update' AND r.suspect_ref IS NOT NULL"""
+"""
 _ZERO: Final = " AND ".join(f"{m.name} = 0" for m in MEASURES)
 
 
-def _upsert_measures(measures: tuple[Measure, ...], sign: int) -> str:
+def _upsert(measures: tuple[Measure, ...], sign: int) -> str:
     table = indicator_rollup.name
     names = ", ".join(m.name for m in measures)
     sums = ", ".join(f"{'-' if sign < 0 else ''}SUM({m.name})" for m in measures)
@@ -93,26 +91,22 @@ def _add(
     conn: Connection,
     force: str,
     source: str,
+    *,
     sign: int,
     measures: tuple[Measure, ...],
     day_measures: tuple[DayMeasure, ...] = (),
 ) -> None:
-    dialect = SqlDialect(conn.dialect.name)
+    """Add ``sign`` times the ledger of ``source`` to the rollup tables."""
+    dims = ROLLUP_DIMENSIONS
     params = {"force": force, "cutoff": CURRENT_CUTOFF}
-    with_ledger = ledger.ctes(dialect, source, dimensions=ROLLUP_DIMENSIONS, measures=measures)
-    _execute(conn, with_ledger + _upsert_measures(measures, sign), params)
+    ledger.materialise(
+        conn, source, params, dimensions=dims, measures=measures, day_measures=day_measures
+    )
+    conn.execute(text(ledger.ctes(dimensions=dims, measures=measures) + _upsert(measures, sign)))
     if day_measures:
-        with_days = ledger.ctes(
-            dialect, source, dimensions=ROLLUP_DIMENSIONS, day_measures=day_measures
-        )
-        _execute(conn, with_days + _upsert_days(sign), params)
-
-
-def _execute(conn: Connection, sql: str, params: dict[str, object]) -> None:
-    statement = text(sql)
-    if ":cutoff" in sql:
-        statement = statement.bindparams(bindparam("cutoff", type_=Date()))
-    conn.execute(statement, params)
+        sql = ledger.ctes(dimensions=dims, day_measures=day_measures) + _upsert_days(sign)
+        conn.execute(text(sql))
+    ledger.discard(conn)
 
 
 class RollupHook:
@@ -127,12 +121,12 @@ class RollupHook:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TOUCHED}")
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref PRIMARY KEY)")
         conn.execute(text(_COLLECT_TOUCHED), {"force": force})
-        _add(conn, force, _REPLACED, -1, RECORD_MEASURES, DAY_MEASURES)
-        _add(conn, force, _REPEATED, -1, (REPEAT,))
+        _add(conn, force, _REPLACED, sign=-1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES)
+        _add(conn, force, _REPEATED, sign=-1, measures=(REPEAT,))
 
     def after_apply(self, conn: Connection, force: str) -> None:
-        _add(conn, force, _WRITTEN, +1, RECORD_MEASURES, DAY_MEASURES)
-        _add(conn, force, _REPEATED, +1, (REPEAT,))
+        _add(conn, force, _WRITTEN, sign=+1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES)
+        _add(conn, force, _REPEATED, sign=+1, measures=(REPEAT,))
         conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
         replaced = conn.execute(
             text(f"SELECT 1 FROM {STAGE} WHERE action = 'update' LIMIT 1")
@@ -159,7 +153,7 @@ def rebuild(conn: Connection, force: str) -> None:
     params = {"force": force}
     for table in (indicator_rollup, indicator_rollup_days):
         conn.execute(text(f"DELETE FROM {table.name} WHERE force_code = :force"), params)
-    _add(conn, force, _ALL, +1, MEASURES, DAY_MEASURES)
+    _add(conn, force, _ALL, sign=+1, measures=MEASURES, day_measures=DAY_MEASURES)
 
 
 def rebuild_all(engine: Engine) -> None:

@@ -4,19 +4,20 @@ The audit trail is a legal record (Data Protection Act 2018 Part 3 s.62): when i
 write, the operation it would have recorded must not happen, so write failures propagate
 to the caller's unit of work instead of being swallowed. The tree::
 
-    AuditError                  base of everything raised by gateway.audit; never raised itself
-    ├── InvalidAuditEvent       an AuditEvent field is out of bounds (also a ValueError);
-    │                           raised when the event is built, before anything is written
-    ├── InvalidAuditQuery       a filter or page size for query_events/export is refused
-    │                           (also a ValueError)
-    ├── ChainHeadMissing        audit_chain_head has no row: the migrations did not run
-    ├── SigningKeyError         the checkpoint signing key cannot be used
-    │   └── InsecureKeyFile     the key file is a symlink, not ours, or group/world accessible
-    ├── PublicKeyError          a public keyring file is unreadable or holds a bad key
-    ├── ArchiveError            an archive was refused; nothing was removed
-    │   └── ArchiveChainBroken  the segment to archive (or the link after it) fails verification
-    └── PurposeError            a Soteria-Purpose header is refused. ``parse_purpose`` *returns*
-                                it (a request error, not a failure); callers may raise it
+    AuditError                   base of everything raised here; never raised itself
+    ├── AuditEventError          an AuditEvent field is out of bounds (also a ValueError);
+    │                            raised when the event is built, before anything is written
+    ├── AuditQueryError          a filter or page size of query_events/export is refused
+    │                            (also a ValueError)
+    ├── ChainHeadMissingError    audit_chain_head has no row: the migrations did not run
+    ├── SigningKeyError          the checkpoint signing key cannot be used
+    │   └── InsecureKeyFileError the key file is a symlink, not ours, or group/world readable
+    ├── PublicKeyError           a public keyring file is unreadable or holds a bad key
+    ├── ArchiveError             an archive was refused; nothing was removed
+    │   └── ArchiveChainBrokenError  the segment to archive (or the link after it) is broken
+    └── PurposeError             a Soteria-Purpose header is refused. ``parse_purpose``
+                                 *returns* it (a client mistake, not a failure); callers
+                                 may raise it
 
 Database errors (``sqlalchemy.exc.DBAPIError``) raised while appending are not wrapped:
 the append runs in the caller's transaction, so a deadlock, serialisation failure or lost
@@ -31,7 +32,7 @@ class AuditError(Exception):
     """Base of every exception raised by the audit package."""
 
 
-class InvalidAuditEvent(AuditError, ValueError):
+class AuditEventError(AuditError, ValueError):
     """An event field is out of bounds; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -39,11 +40,11 @@ class InvalidAuditEvent(AuditError, ValueError):
         self.field = field
 
 
-class InvalidAuditQuery(AuditError, ValueError):
+class AuditQueryError(AuditError, ValueError):
     """A filter or page argument of an auditor's query is refused."""
 
 
-class ChainHeadMissing(AuditError):
+class ChainHeadMissingError(AuditError):
     """The single chain-head row is absent: the database was not built by the migrations."""
 
     def __init__(self) -> None:
@@ -56,7 +57,7 @@ class SigningKeyError(AuditError):
     """The checkpoint signing key is missing, unreadable or not an Ed25519 key."""
 
 
-class InsecureKeyFile(SigningKeyError):
+class InsecureKeyFileError(SigningKeyError):
     """The key file could be read or replaced by another user; it is refused, not fixed."""
 
 
@@ -68,7 +69,7 @@ class ArchiveError(AuditError):
     """An archive was refused before anything was removed from the database."""
 
 
-class ArchiveChainBroken(ArchiveError):
+class ArchiveChainBrokenError(ArchiveError):
     """The events to archive do not form a valid chain; archiving them would hide it."""
 
 

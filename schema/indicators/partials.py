@@ -91,25 +91,26 @@ def merge(partials: Iterable[Partial]) -> Partial:
     return Partial(numerator, denominator, tuple(sorted(frequencies.items())))
 
 
-def median_of_histogram(histogram: Histogram) -> float | None:
+def median_of_histogram(histogram: Histogram, n: int | None = None) -> float | None:
     """The exact median of the values a histogram describes; None when it is empty.
 
-    For an even count it is the mean of the two middle values, as the standard says.
+    For an even count it is the mean of the two middle values, as the standard says. One
+    walk over the histogram; ``n``, the total frequency, may be passed when already known.
     """
-    n = sum(frequency for _, frequency in histogram)
+    if n is None:
+        n = sum(frequency for _, frequency in histogram)
     if n == 0:
         return None
-    middle = (n - 1) // 2, n // 2  # 0-based ranks of the middle value(s); equal when n is odd
-    return (_value_at(histogram, middle[0]) + _value_at(histogram, middle[1])) / 2
-
-
-def _value_at(histogram: Histogram, rank: int) -> int:
+    low_rank, high_rank = (n - 1) // 2, n // 2  # 0-based ranks of the middle value(s)
+    low = 0
     seen = 0
     for days, frequency in histogram:
+        if seen <= low_rank < seen + frequency:
+            low = days
         seen += frequency
-        if seen > rank:
-            return days
-    raise AssertionError(f"rank {rank} is beyond the histogram")  # pragma: no cover
+        if seen > high_rank:
+            return (low + days) / 2
+    raise PartialError(f"the histogram holds fewer than {n} values")
 
 
 def value(unit: Unit, partial: Partial) -> int | float | None:
@@ -120,9 +121,9 @@ def value(unit: Unit, partial: Partial) -> int | float | None:
         if partial.denominator == 0:
             return None
         return partial.numerator / partial.denominator
-    if partial.numerator != sum(f for _, f in partial.histogram):
+    if partial.numerator and not partial.histogram:
         raise PartialError("a DAYS partial needs its histogram")
-    return median_of_histogram(partial.histogram)
+    return median_of_histogram(partial.histogram, partial.numerator)
 
 
 def underlying_count(unit: Unit, partial: Partial) -> int:
