@@ -11,9 +11,29 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import database_cmd, docs_cmd, serve_cmd
+from gateway.cli import (
+    clients_cmd,
+    database_cmd,
+    demo_cmd,
+    docs_cmd,
+    generate_cmd,
+    keys_cmd,
+    push_cmd,
+    serve_cmd,
+    validate_cmd,
+)
 
-COMMANDS = (serve_cmd, database_cmd, docs_cmd)
+COMMANDS = (
+    serve_cmd,
+    demo_cmd,
+    database_cmd,
+    validate_cmd,
+    push_cmd,
+    generate_cmd,
+    clients_cmd,
+    keys_cmd,
+    docs_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
