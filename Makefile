@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean
+.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean deploy-check
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,12 @@ bench: install
 reliability: install
 	$(BIN)/python -m benchmarks.reliability
 
+deploy-check: install
+	bash deploy/check.sh
+
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	bash deploy/lock.sh
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-deploy var .mypy_cache .ruff_cache .pytest_cache

@@ -53,6 +53,19 @@ def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+def is_current_or_newer(engine: Engine, revision: str | None) -> bool:
+    """True if ``revision`` is this code's head or one it does not know (a newer one)."""
+    script = ScriptDirectory.from_config(
+        alembic_config(engine.url.render_as_string(hide_password=False))
+    )
+    if revision is None:
+        return False
+    if revision == script.get_current_head():
+        return True
+    known = {rev.revision for rev in script.walk_revisions()}
+    return revision not in known
+
+
 def check(engine: Engine) -> None:
     """Fail if the models and the migrations disagree (``alembic check``)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))

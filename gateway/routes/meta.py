@@ -20,7 +20,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the database answers and is migrated to this code's head revision."""
+    """Readiness: the database answers and is migrated at least to this code's head.
+
+    A revision this code does not know is newer (a release migrated ahead of a rolling
+    update): old replicas stay ready until they are replaced, as expand/contract
+    migrations intend. A known revision older than head means ``soteria db upgrade`` has
+    not run: not ready.
+    """
     services = services_of(request)
     try:
         with services.engine.connect() as conn:
@@ -28,8 +34,7 @@ async def readyz(request: Request) -> Response:
         current = database.current_revision(services.engine)
     except SQLAlchemyError:
         return problem(503, "database_unavailable", "The database does not answer.")
-    head = database.head_revision(services.engine)
-    if current != head:
+    if not database.is_current_or_newer(services.engine, current):
         return problem(
             503,
             "database_not_migrated",
