@@ -2,8 +2,8 @@
 
 - a string is kept as it is (``""`` becomes ``None``); ``null`` is ``None``;
 - ``true`` / ``false`` become ``"true"`` / ``"false"``;
-- an integer becomes its decimal text, digits as sent (the decoder never builds an ``int``,
-  so no size limit can trip);
+- an integer becomes its decimal text (the standard library decoder keeps the digits as
+  sent, so no size limit can trip);
 - a number with a fraction or exponent, ``NaN``, ``Infinity``, an object or an array is a row
   problem ``invalid_value_type`` naming the field; the field is ``None`` in the row;
 - a key repeated within one object is a row problem ``duplicate_key`` (the last value is kept).
@@ -53,8 +53,16 @@ def make_decoder() -> json.JSONDecoder:
     return json.JSONDecoder(parse_int=_Integer, object_pairs_hook=_object)
 
 
-def to_row(obj: dict[str, Any], number: int, line: int | None, span: int) -> RawRow:
-    """The raw row of one decoded JSON object, whose source text was ``span`` characters."""
+def to_row(
+    obj: dict[str, Any], number: int, line: int | None, span: int, *, escaped: bool = True
+) -> RawRow:
+    """The raw row of one decoded JSON object, whose source text was ``span`` characters.
+
+    ``escaped=False`` promises the source held no backslash (or was read by orjson, which
+    refuses a lone surrogate), so no string can hold an unpaired surrogate.
+    """
+    if escaped:
+        _refuse_lone_surrogates(obj, number, line)
     values = obj.values()
     if (
         span <= MAX_FIELD_CHARS  # no string in it can be longer than its source
@@ -64,6 +72,23 @@ def to_row(obj: dict[str, Any], number: int, line: int | None, span: int) -> Raw
     ):
         return RawRow(obj)
     return _careful(obj, number, line)
+
+
+def _refuse_lone_surrogates(obj: dict[str, Any], number: int, line: int | None) -> None:
+    """``"\\ud800"`` is valid JSON but no character: it could not be stored or shown."""
+    for key, value in obj.items():
+        for text in (key, value):
+            if isinstance(text, str) and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise FormatError(
+                        "invalid_json",
+                        f"row {number}: a \\u escape of half a surrogate pair (\\ud800 to "
+                        "\\udfff) without its other half is not a character",
+                        row=number,
+                        line=line,
+                    ) from None
 
 
 def _careful(obj: dict[str, Any], number: int, line: int | None) -> RawRow:
@@ -77,7 +102,7 @@ def _careful(obj: dict[str, Any], number: int, line: int | None) -> RawRow:
             row[key] = value or None
         elif value is None:
             row[key] = None
-        elif kind is _Integer:
+        elif kind is _Integer or kind is int:
             row[key] = str(value)
         elif kind is bool:
             row[key] = "true" if value else "false"
@@ -123,7 +148,7 @@ def describe(value: object) -> str:
         return "true or false"
     if value is None:
         return "null"
-    if isinstance(value, _Integer):
+    if isinstance(value, _Integer | int):
         return "a number"
     if isinstance(value, str):
         return "a string"

@@ -59,9 +59,10 @@ def _plan(mapping: Mapping, header: tuple[str, ...]) -> list[_Step]:
     translations = _translations(mapping)
     plan: list[_Step] = []
     for column in header:
-        if column in mapping.ignore:
+        name = column.strip()
+        if name in mapping.ignore:
             continue
-        target = mapping.columns.get(column, column)
+        target = mapping.columns.get(name, column)
         plan.append((column, target, translations.get(target)))
     return plan
 

@@ -98,8 +98,10 @@ def _build(doc: dict[str, Any]) -> Mapping:
         raise MappingError(
             f"{force!r} is not a force code{_did_you_mean(force, known)}", key="force"
         )
-    delimiter = _optional_str(doc, "delimiter") or ","
-    if len(delimiter) != 1 or delimiter in '"\r\n':
+    delimiter = _optional_str(doc, "delimiter")
+    if delimiter is None:
+        delimiter = ","
+    elif len(delimiter) != 1 or delimiter in '"\r\n':
         raise MappingError("must be one character, not a quote or a line break", key="delimiter")
     ignore = _ignore(doc.get("ignore", []))
     columns = _columns(_table(doc, "columns"), ignore)
@@ -175,9 +177,9 @@ def _standard_field(name: str, key: str) -> str:
 
 
 def _ignore(value: object) -> frozenset[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise MappingError("must be a list of column names", key="ignore")
-    return frozenset(value)
+    return frozenset(v.strip() for v in value)
 
 
 def _columns(table: dict[str, Any], ignore: frozenset[str]) -> dict[str, str]:
@@ -188,14 +190,16 @@ def _columns(table: dict[str, Any], ignore: frozenset[str]) -> dict[str, str]:
         if not isinstance(target, str):
             raise MappingError("must be the name of a standard field (a string)", key=key)
         _standard_field(target, key)
-        if source in ignore:
+        if not source.strip() or source.strip() in columns:
+            raise MappingError("the column name is empty or mapped twice", key=key)
+        if source.strip() in ignore:
             raise MappingError("the column is also listed in ignore", key=key)
         if target in targets:
             raise MappingError(
                 f"{target} is already mapped from columns.{_key(targets[target])}", key=key
             )
         targets[target] = source
-        columns[source] = target
+        columns[source.strip()] = target
     return columns
 
 

