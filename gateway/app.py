@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.indicators.rollup import RollupHook
 from adapters.store.engine import immediate_writes, make_engine
 from auth.components import AuthComponents, build_auth
 from auth.errors import AccessDeniedError, JWKSFetchError
@@ -97,6 +98,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         engine=make_engine(settings.database_url),
         forces=load_forces_config(settings.forces_config),
     )
+    if not built.ingest_hooks:
+        # Rollups commit with the records they summarise: a query right after a receipt
+        # sees the new figures.
+        built.ingest_hooks = (RollupHook(),)
     auth = _build_auth(built)
     built.extras["auth"] = auth
 

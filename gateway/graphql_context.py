@@ -1,0 +1,171 @@
+"""The GraphQL request context: the gateway's services behind ``schema.graphql``'s ports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from adapters.store import receipts
+from adapters.store.errors import IdempotencyConflictError, SubmissionRefusedError
+from adapters.store.ingest import SubmissionRequest, ingest
+from auth.errors import MissingTokenError
+from auth.guard import current_principal, require
+from auth.policy import Action, sees_exact
+from auth.principal import Principal
+from gateway.indicators.service import IndicatorService, Viewer
+from gateway.services import Services
+from schema.graphql.context import Caller
+from schema.periods import Period
+from schema.tables import IndicatorTable, TableQuery
+
+PAGE_CURSOR_SEPARATOR = "|"
+
+
+@dataclass
+class _Rows:
+    """Mutation input as a parsed body: the header is every field any record names."""
+
+    records: Sequence[Mapping[str, str | None]]
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k for r in self.records for k in r))
+
+    def __iter__(self) -> Iterator[tuple[int, Mapping[str, str | None]]]:
+        for number, record in enumerate(self.records, 1):
+            yield number, {k: (v if v != "" else None) for k, v in record.items()}
+
+
+class IndicatorsPort:
+    def __init__(self, service: IndicatorService, principal: Principal) -> None:
+        self._service = service
+        self._viewer = Viewer(
+            own_force=principal.force, exact_everything=sees_exact(principal, None)
+        )
+
+    def table(self, query: TableQuery) -> IndicatorTable:
+        return self._service.table(query, self._viewer)
+
+    def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[Any]:
+        return self._service.quality(forces, periods)
+
+    def source_kind(self, force: str) -> str:
+        return self._service.sources.kinds.get(force, "local")
+
+
+class SubmissionsPort:
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self._services = services
+        self._principal = principal
+
+    def page(self, force: str, first: int, after: str | None) -> Mapping[str, Any]:
+        cursor = None
+        if after:
+            at, _, sid = after.partition(PAGE_CURSOR_SEPARATOR)
+            cursor = (dt.datetime.fromisoformat(at), sid)
+        with self._services.engine.connect() as conn:
+            found = receipts.list_receipts(conn, force, limit=first + 1, before=cursor)
+        more = len(found) > first
+        page = found[:first]
+        end = (
+            (f"{page[-1].received_at.isoformat()}{PAGE_CURSOR_SEPARATOR}{page[-1].submission_id}")
+            if page
+            else None
+        )
+        return {
+            "items": [r.as_json() for r in page],
+            "page_info": {"end_cursor": end, "has_next_page": more},
+        }
+
+    def submit(
+        self, force: str, key: str, records: Sequence[Mapping[str, str | None]], dry_run: bool
+    ) -> Mapping[str, Any]:
+        body = orjson.dumps(list(records), option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(body).hexdigest()
+        request = SubmissionRequest(
+            force=force,
+            idempotency_key=key,
+            actor=self._principal.client_id,
+            format="graphql",
+            dry_run=dry_run,
+        )
+        try:
+            result = ingest(
+                self._services.engine,
+                request,
+                _Rows(records),
+                lambda: digest,
+                now=self._services.clock,
+                hooks=self._services.ingest_hooks,
+            )
+        except SubmissionRefusedError as refused:
+            return {
+                "receipt": None,
+                "replayed": False,
+                "error_count": refused.total,
+                "errors": [i.as_dict() for i in refused.issues],
+            }
+        except IdempotencyConflictError as exc:
+            return {
+                "receipt": None,
+                "replayed": False,
+                "error_count": 1,
+                "errors": [
+                    {
+                        "row": None,
+                        "field": "idempotencyKey",
+                        "code": "idempotency_conflict",
+                        "message": str(exc),
+                    }
+                ],
+            }
+        return {
+            "receipt": result.receipt.as_json(),
+            "replayed": result.replayed,
+            "errors": [],
+            "error_count": 0,
+        }
+
+
+@dataclass
+class GatewayContext:
+    """Built per request; holds the caller and the ports resolvers may call."""
+
+    request: Request
+    services: Services
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def _principal(self) -> Principal:
+        principal = current_principal(self.request)
+        if principal is None:
+            raise MissingTokenError()
+        return principal
+
+    def authorize(self, action: str, force: str | None = None) -> None:
+        require(self.request, Action(action), force)
+
+    def caller(self) -> Caller:
+        p = self._principal()
+        return Caller(p.client_id, p.subject, p.issuer, p.force, tuple(sorted(p.scopes)))
+
+    @property
+    def indicators(self) -> IndicatorsPort:
+        service: IndicatorService = self.services.extras["indicators"]
+        return IndicatorsPort(service, self._principal())
+
+    @property
+    def submissions(self) -> SubmissionsPort:
+        return SubmissionsPort(self.services, self._principal())
+
+    @property
+    def audit(self) -> Any:
+        return self.services.extras["audit_port"](self._principal())
+
+    def add_error(self, message: str, code: str, **extensions: Any) -> None:
+        self.errors.append({"message": message, "extensions": {"code": code, **extensions}})

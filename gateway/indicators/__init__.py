@@ -1,0 +1,1 @@
+"""The Joint Unit's indicator tables: federation, merging and disclosure control."""

@@ -1,0 +1,224 @@
+"""The indicator service behind ``indicatorTable``, ``dataQuality`` and the CSV export.
+
+One call: resolve periods and forces, fan out to the sources (partials and data quality
+per force, cached by each force's data version so figures are never staler than the last
+receipt), build the table with totals and apply disclosure control to it as a whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from adapters.indicators.quality import DataQuality
+from adapters.indicators.query import ForcePartials, IndicatorQuery
+from gateway.indicators.federation import Failure, FanOut
+from gateway.indicators.sources import IndicatorSource, SourceRegistry
+from gateway.indicators.table import build_table, total_specs
+from schema import codelists
+from schema.indicators.catalogue import CATALOGUE
+from schema.periods import Period, periods_starting_between
+from schema.tables import (
+    GROUP_BY,
+    Coverage,
+    IndicatorTable,
+    MissingForce,
+    SourceFailure,
+    StaleForce,
+    TableQuery,
+)
+
+
+class TableQueryError(ValueError):
+    """An argument the caller can fix (unknown force, bad period range...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What the caller may see exactly: its own force, or everything (exact scope)."""
+
+    own_force: str | None
+    exact_everything: bool
+
+    def sees_exact(self, force: str | None) -> bool:
+        return self.exact_everything or (force is not None and force == self.own_force)
+
+
+class _VersionedCache:
+    """Per-force results keyed by (force, data version, question); LRU-bounded."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._items: OrderedDict[object, object] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: object, value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _SourceAnswer:
+    partials: dict[str, ForcePartials]
+    quality: dict[str, DataQuality]
+
+
+class IndicatorService:
+    def __init__(
+        self,
+        sources: SourceRegistry,
+        fanout: FanOut,
+        *,
+        k: int,
+        custom_groups: dict[str, tuple[str, ...]],
+        stale_after: dt.timedelta = dt.timedelta(days=45),
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.sources = sources
+        self.fanout = fanout
+        self.k = k
+        self.custom_groups = custom_groups
+        self.stale_after = stale_after
+        self.clock = clock
+        self._cache = _VersionedCache()
+
+    def periods(self, request: TableQuery) -> list[Period]:
+        try:
+            return periods_starting_between(request.granularity, request.from_date, request.to_date)
+        except ValueError as exc:
+            raise TableQueryError(str(exc)) from None
+
+    def forces(self, asked: Sequence[str] | None) -> list[str]:
+        if asked is None:
+            return [f.code for f in codelists.forces()]
+        unknown = [f for f in asked if codelists.force(f) is None]
+        if unknown:
+            raise TableQueryError(f"Unknown force code(s): {', '.join(unknown)}.")
+        return list(dict.fromkeys(asked))
+
+    def table(self, request: TableQuery, viewer: Viewer) -> IndicatorTable:
+        periods = self.periods(request)
+        if not periods:
+            raise TableQueryError("No period starts between from and to.")
+        forces = self.forces(request.forces)
+        unknown_groups = [g for g in request.groups if g not in GROUP_BY]
+        if unknown_groups:
+            raise TableQueryError(f"Unknown group(s): {', '.join(unknown_groups)}.")
+        query = IndicatorQuery(
+            indicators=request.indicators or tuple(i.id for i in CATALOGUE),
+            granularity=request.granularity,
+            periods=tuple(periods),
+            scope=request.scope,
+            breakdown=request.breakdown,
+            as_at=request.as_at,
+        )
+        answers, failures = self._gather(forces, query)
+        partials: dict[str, ForcePartials] = {}
+        quality: dict[str, DataQuality] = {}
+        for answer in answers:
+            partials |= answer.partials
+            quality |= answer.quality
+        missing: dict[str, str] = {f.force: f"source_unavailable: {f.reason}" for f in failures}
+        for force in forces:
+            q = quality.get(force)
+            if q is not None and q.last_submission_at is None:
+                missing[force] = "no_submission"
+                partials.pop(force, None)
+        included = tuple(f for f in forces if f in partials)
+        cells = build_table(
+            query,
+            forces,
+            partials,
+            total_specs(request.groups, forces, self.custom_groups),
+            sees_exact=viewer.sees_exact,
+            missing=missing,
+            has_data=lambda force, label: quality[force].has_data.get(label, False),
+            k=self.k,
+        )
+        now = self.clock()
+        stale = tuple(
+            StaleForce(f, quality[f].last_submission_at)
+            for f in included
+            if (at := quality[f].last_submission_at) is not None and now - at > self.stale_after
+        )
+        coverage = Coverage(
+            included=included,
+            missing=tuple(MissingForce(f, why) for f, why in missing.items()),
+            stale=stale,
+        )
+        return IndicatorTable(
+            cells=tuple(cells),
+            coverage=coverage,
+            failures=tuple(failures),
+            suppressed_cells=sum(1 for c in cells if c.suppressed),
+        )
+
+    def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[DataQuality]:
+        chosen = self.forces(forces)
+        results = self.fanout.run(
+            {
+                name: (lambda s=self.sources.sources[name], fs=members: s.quality_many(fs, periods))
+                for name, members in self.sources.group(chosen).items()
+            }
+        )
+        found: dict[str, DataQuality] = {}
+        for result in results.values():
+            if not isinstance(result, Failure):
+                found |= result
+        return [found[f] for f in chosen if f in found]
+
+    def _gather(
+        self, forces: list[str], query: IndicatorQuery
+    ) -> tuple[list[_SourceAnswer], list[SourceFailure]]:
+        grouped = self.sources.group(forces)
+        calls = {
+            name: (lambda n=name, fs=members: self._ask(n, fs, query))
+            for name, members in grouped.items()
+        }
+        answers: list[_SourceAnswer] = []
+        failures: list[SourceFailure] = []
+        for name, result in self.fanout.run(calls).items():
+            if isinstance(result, Failure):
+                failures.extend(SourceFailure(f, result.reason) for f in grouped[name])
+            else:
+                answers.append(result)
+        return answers, failures
+
+    def _ask(self, name: str, forces: list[str], query: IndicatorQuery) -> _SourceAnswer:
+        """One source's answer, reusing what is cached at each force's data version."""
+        source: IndicatorSource = self.sources.sources[name]
+        versions = source.data_versions(forces)
+        partials: dict[str, ForcePartials] = {}
+        quality: dict[str, DataQuality] = {}
+        todo: list[str] = []
+        for force in forces:
+            hit = self._cache.get((force, versions.get(force), query))
+            if isinstance(hit, _SourceAnswer):
+                partials |= hit.partials
+                quality |= hit.quality
+            else:
+                todo.append(force)
+        if todo:
+            fresh_partials = source.partials_many(todo, query)
+            fresh_quality = source.quality_many(todo, query.periods)
+            for force in todo:
+                answer = _SourceAnswer(
+                    {force: fresh_partials[force]}, {force: fresh_quality[force]}
+                )
+                self._cache.put((force, versions.get(force), query), answer)
+                partials[force] = fresh_partials[force]
+                quality[force] = fresh_quality[force]
+        return _SourceAnswer(partials, quality)

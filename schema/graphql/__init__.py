@@ -1,0 +1,1 @@
+"""The GraphQL contract: graphene types whose thin resolvers call the request context."""
