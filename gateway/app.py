@@ -30,8 +30,11 @@ from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import problem_response
 from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import load_forces_config
+from gateway.indicators.federation import FanOut
+from gateway.indicators.service import IndicatorService
+from gateway.indicators.sources import build_sources
 from gateway.problems import problem
-from gateway.routes import meta, submissions
+from gateway.routes import exports, meta, submissions
 from gateway.services import Services
 from gateway.settings import Settings
 from schema import codelists
@@ -104,6 +107,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         built.ingest_hooks = (RollupHook(),)
     auth = _build_auth(built)
     built.extras["auth"] = auth
+    indicators = _build_indicators(built)
+    built.extras["indicators"] = indicators
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -115,6 +120,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         try:
             yield
         finally:
+            indicators.fanout.close()
+            indicators.sources.close()
             if services is None:
                 built.engine.dispose()
 
@@ -124,9 +131,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         Exception: _unexpected,
     }
     return Starlette(
-        routes=[*meta.routes, *auth.routes, *submissions.routes],
+        routes=[*meta.routes, *auth.routes, *submissions.routes, *exports.routes],
         middleware=[Middleware(RequestIdMiddleware), auth.middleware],
-        exception_handlers=handlers,  # type: ignore[arg-type]
+        exception_handlers=handlers,
         lifespan=lifespan,
     )
 
@@ -147,4 +154,15 @@ def _build_auth(services: Services) -> AuthComponents:
             if services.engine.dialect.name == "postgresql"
             else InMemoryBucketStore()
         ),
+    )
+
+
+def _build_indicators(services: Services) -> IndicatorService:
+    settings = services.settings
+    return IndicatorService(
+        build_sources(services.engine, services.forces),
+        FanOut(timeout=settings.source_timeout_seconds),
+        k=settings.disclosure_k,
+        custom_groups=services.forces.groups,
+        clock=services.clock,
     )

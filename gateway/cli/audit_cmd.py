@@ -3,8 +3,8 @@
 Exit codes follow the CLI's rule: 0 ok, 1 the job found problems (a broken chain), 2 bad
 usage or configuration. Reading the trail is a consultation like any other, so ``export``
 requires a declared purpose and records an ``audit:export`` event; ``archive`` records
-``audit:archive`` in the transaction that removes the rows. The operator is recorded as
-``cli:<login name>``.
+``audit:archive`` in the transaction that removes the rows, and ``rotate-key`` records
+``audit:key:rotate``. The operator is recorded as ``cli:<login name>``.
 """
 
 from __future__ import annotations
@@ -254,8 +254,19 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    audit = AuditSettings.from_settings(Settings.from_env())
+    settings = Settings.from_env()
+    audit = AuditSettings.from_settings(settings)
     key = rotate_key(audit)
+    with _engine(settings) as engine:
+        open_trail(audit).append_standalone(
+            engine,
+            AuditEvent(
+                action="audit:key:rotate",
+                outcome=Outcome.ALLOWED,
+                actor=_operator(),
+                operation=f"rotate-key {key.key_id}",
+            ),
+        )
     print(f"new audit signing key {key.key_id}; its public key was added to {audit.keyring_path}")
     print("restart the gateway processes so they sign with it")
     return 0

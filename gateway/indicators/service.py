@@ -8,15 +8,14 @@ receipt), build the table with totals and apply disclosure control to it as a wh
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from adapters.indicators.quality import DataQuality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
 from gateway.indicators.federation import Failure, FanOut
-from gateway.indicators.sources import IndicatorSource, SourceRegistry
+from gateway.indicators.sources import SourceAnswer, SourceRegistry
 from gateway.indicators.table import build_table, total_specs
 from schema import codelists
 from schema.indicators.catalogue import CATALOGUE
@@ -47,35 +46,6 @@ class Viewer:
         return self.exact_everything or (force is not None and force == self.own_force)
 
 
-class _VersionedCache:
-    """Per-force results keyed by (force, data version, question); LRU-bounded."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[object, object] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: object) -> object | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: object, value: object) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-@dataclass(frozen=True, slots=True)
-class _SourceAnswer:
-    partials: dict[str, ForcePartials]
-    quality: dict[str, DataQuality]
-
-
 class IndicatorService:
     def __init__(
         self,
@@ -93,7 +63,6 @@ class IndicatorService:
         self.custom_groups = custom_groups
         self.stale_after = stale_after
         self.clock = clock
-        self._cache = _VersionedCache()
 
     def periods(self, request: TableQuery) -> list[Period]:
         try:
@@ -168,12 +137,11 @@ class IndicatorService:
 
     def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[DataQuality]:
         chosen = self.forces(forces)
-        results = self.fanout.run(
-            {
-                name: (lambda s=self.sources.sources[name], fs=members: s.quality_many(fs, periods))
-                for name, members in self.sources.group(chosen).items()
-            }
-        )
+        calls: dict[str, Callable[[], dict[str, DataQuality]]] = {
+            name: functools.partial(self.sources.sources[name].quality_many, members, periods)
+            for name, members in self.sources.group(chosen).items()
+        }
+        results = self.fanout.run(calls)
         found: dict[str, DataQuality] = {}
         for result in results.values():
             if not isinstance(result, Failure):
@@ -182,13 +150,13 @@ class IndicatorService:
 
     def _gather(
         self, forces: list[str], query: IndicatorQuery
-    ) -> tuple[list[_SourceAnswer], list[SourceFailure]]:
+    ) -> tuple[list[SourceAnswer], list[SourceFailure]]:
         grouped = self.sources.group(forces)
         calls = {
-            name: (lambda n=name, fs=members: self._ask(n, fs, query))
+            name: functools.partial(self.sources.sources[name].answer, members, query)
             for name, members in grouped.items()
         }
-        answers: list[_SourceAnswer] = []
+        answers: list[SourceAnswer] = []
         failures: list[SourceFailure] = []
         for name, result in self.fanout.run(calls).items():
             if isinstance(result, Failure):
@@ -196,29 +164,3 @@ class IndicatorService:
             else:
                 answers.append(result)
         return answers, failures
-
-    def _ask(self, name: str, forces: list[str], query: IndicatorQuery) -> _SourceAnswer:
-        """One source's answer, reusing what is cached at each force's data version."""
-        source: IndicatorSource = self.sources.sources[name]
-        versions = source.data_versions(forces)
-        partials: dict[str, ForcePartials] = {}
-        quality: dict[str, DataQuality] = {}
-        todo: list[str] = []
-        for force in forces:
-            hit = self._cache.get((force, versions.get(force), query))
-            if isinstance(hit, _SourceAnswer):
-                partials |= hit.partials
-                quality |= hit.quality
-            else:
-                todo.append(force)
-        if todo:
-            fresh_partials = source.partials_many(todo, query)
-            fresh_quality = source.quality_many(todo, query.periods)
-            for force in todo:
-                answer = _SourceAnswer(
-                    {force: fresh_partials[force]}, {force: fresh_quality[force]}
-                )
-                self._cache.put((force, versions.get(force), query), answer)
-                partials[force] = fresh_partials[force]
-                quality[force] = fresh_quality[force]
-        return _SourceAnswer(partials, quality)

@@ -8,6 +8,8 @@ the fan-out can run one call per source and break circuits per source.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,16 +25,82 @@ from schema import codelists
 from schema.periods import Period
 
 
-class IndicatorSource(Protocol):
-    def partials_many(
-        self, forces: Sequence[str], query: IndicatorQuery
-    ) -> dict[str, ForcePartials]: ...
+@dataclass(frozen=True, slots=True)
+class SourceAnswer:
+    partials: dict[str, ForcePartials]
+    quality: dict[str, DataQuality]
 
-    def data_versions(self, forces: Sequence[str]) -> dict[str, int]: ...
+
+class IndicatorSource(Protocol):
+    """What the fan-out calls, once per source per query."""
+
+    def answer(self, forces: Sequence[str], query: IndicatorQuery) -> SourceAnswer: ...
 
     def quality_many(
         self, forces: Sequence[str], periods: Sequence[Period]
     ) -> dict[str, DataQuality]: ...
+
+
+class _VersionedCache:
+    """Per-force answers keyed by (force, data version, query); LRU-bounded."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._items: OrderedDict[object, SourceAnswer] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> SourceAnswer | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: object, value: SourceAnswer) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class CachedLocalSource:
+    """A local store's partials, reused while each force's data version is unchanged.
+
+    The version is bumped in the same transaction as every change to the force's records,
+    so a cached answer is never staler than the last receipt.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.local = LocalIndicatorSource(engine)
+        self._cache = _VersionedCache()
+
+    def answer(self, forces: Sequence[str], query: IndicatorQuery) -> SourceAnswer:
+        versions = self.local.data_versions(forces)
+        partials: dict[str, ForcePartials] = {}
+        quality: dict[str, DataQuality] = {}
+        todo: list[str] = []
+        for force in forces:
+            hit = self._cache.get((force, versions.get(force), query))
+            if hit is None:
+                todo.append(force)
+            else:
+                partials |= hit.partials
+                quality |= hit.quality
+        if todo:
+            fresh, read_at = self.local.versioned_partials_many(todo, query)
+            fresh_quality = self.local.quality_many(todo, query.periods)
+            for force in todo:
+                answer = SourceAnswer({force: fresh[force]}, {force: fresh_quality[force]})
+                self._cache.put((force, read_at.get(force), query), answer)
+                partials[force] = fresh[force]
+                quality[force] = fresh_quality[force]
+        return SourceAnswer(partials, quality)
+
+    def quality_many(
+        self, forces: Sequence[str], periods: Sequence[Period]
+    ) -> dict[str, DataQuality]:
+        return self.local.quality_many(forces, periods)
 
 
 @dataclass
@@ -57,7 +125,7 @@ def build_sources(
     engine: Engine, forces: ForcesConfig, remote_factory: RemoteFactory | None = None
 ) -> SourceRegistry:
     registry = SourceRegistry()
-    registry.sources["local"] = LocalIndicatorSource(engine)
+    registry.sources["local"] = CachedLocalSource(engine)
     for force in codelists.forces():
         config = forces.get(force.code)
         if config.source == "remote":
@@ -71,7 +139,7 @@ def build_sources(
             own = make_engine(config.database_url)
             registry.engines.append(own)
             name = f"local:{force.code}"
-            registry.sources[name] = LocalIndicatorSource(own)
+            registry.sources[name] = CachedLocalSource(own)
             registry.by_force[force.code] = name
             registry.kinds[force.code] = "local"
         else:

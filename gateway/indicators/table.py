@@ -91,7 +91,7 @@ def build_table(
                 by_force: dict[str, Partial] = {}
                 for force in included:
                     if not has_data(force, period.label):
-                        key = (indicator_id, period.label, ("force", force), bucket)
+                        key: CellKey = (indicator_id, period.label, ("force", force), bucket)
                         absent[key] = "missing: no data for this period"
                         continue
                     partial = partials[force].get((indicator_id, period.label, bucket), EMPTY)
@@ -123,7 +123,9 @@ def build_table(
                         )
                     )
             if query.breakdown is not None:
-                for entity in [*(("force", f) for f in included), *(t.entity for t in totals)]:
+                entities: list[Entity] = [("force", f) for f in included]
+                entities += [t.entity for t in totals]
+                for entity in entities:
                     if (indicator_id, period.label, entity, None) not in cells:
                         continue
                     relations.append(

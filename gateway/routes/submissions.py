@@ -115,7 +115,7 @@ async def create_submission(request: Request) -> Response:
             400,
             exc.code,
             exc.message,
-            **({"row": exc.row} if exc.row is not None else {}),
+            row=exc.row,
         )
     except BodyTooLargeError as exc:
         return problem(413, "body_too_large", str(exc))

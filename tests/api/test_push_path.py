@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import httpx
+
 import pytest
 from sqlalchemy import Engine, func, select, text
 
@@ -49,9 +51,9 @@ def push(
     token: str | None = None,
     content_type: str = "text/csv",
     params: str = "",
-) -> object:
+) -> httpx.Response:
     token = token or api.pusher(force).token
-    return api.http.post(
+    response: httpx.Response = api.http.post(
         f"/v1/forces/{force}/submissions{params}",
         content=body,
         headers={
@@ -60,6 +62,7 @@ def push(
             "Content-Type": content_type,
         },
     )
+    return response
 
 
 def stored(engine: Engine) -> tuple[int, int, int]:
