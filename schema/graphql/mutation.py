@@ -55,6 +55,7 @@ class SubmitRecords(graphene.Mutation):
     def mutate(
         parent: Any,
         info: Any,
+        *,
         force: str,
         idempotency_key: str,
         records: list[Any],
