@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.indicators.remote import RemoteIndicatorSource
 from adapters.indicators.rollup import RollupHook
 from adapters.store.engine import immediate_writes, make_engine
 from auth.components import AuthComponents, build_auth
@@ -29,12 +30,12 @@ from auth.ratelimit import InMemoryBucketStore
 from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import problem_response
 from gateway.auth_setup import auth_settings, load_kek
-from gateway.forces_config import load_forces_config
+from gateway.forces_config import ForcesConfigError, load_forces_config
 from gateway.indicators.federation import FanOut
 from gateway.indicators.service import IndicatorService
-from gateway.indicators.sources import build_sources
+from gateway.indicators.sources import CachedLocalSource, RemoteFactory, build_sources
 from gateway.problems import problem
-from gateway.routes import exports, meta, submissions
+from gateway.routes import exports, federation, meta, submissions
 from gateway.services import Services
 from gateway.settings import Settings
 from schema import codelists
@@ -109,6 +110,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     built.extras["auth"] = auth
     indicators = _build_indicators(built)
     built.extras["indicators"] = indicators
+    if settings.node_force is not None:
+        # A force node: that force's push path and the federation endpoint, nothing else.
+        built.extras["node_source"] = CachedLocalSource(built.engine)
+        routes = [*meta.routes, *auth.routes, *submissions.routes, *federation.routes]
+    else:
+        routes = [*meta.routes, *auth.routes, *submissions.routes, *exports.routes]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,7 +138,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         Exception: _unexpected,
     }
     return Starlette(
-        routes=[*meta.routes, *auth.routes, *submissions.routes, *exports.routes],
+        routes=routes,
         middleware=[Middleware(RequestIdMiddleware), auth.middleware],
         exception_handlers=handlers,
         lifespan=lifespan,
@@ -160,9 +167,26 @@ def _build_auth(services: Services) -> AuthComponents:
 def _build_indicators(services: Services) -> IndicatorService:
     settings = services.settings
     return IndicatorService(
-        build_sources(services.engine, services.forces),
+        build_sources(services.engine, services.forces, remote_factory(services)),
         FanOut(timeout=settings.source_timeout_seconds),
         k=settings.disclosure_k,
         custom_groups=services.forces.groups,
         clock=services.clock,
     )
+
+
+def remote_factory(services: Services) -> RemoteFactory:
+    """Remote sources for forces on nodes, with the gateway's credentials at each node."""
+
+    def make(force: str) -> RemoteIndicatorSource:
+        config = services.forces.get(force)
+        if not (config.url and config.client_id and config.client_secret_file):
+            raise ForcesConfigError(
+                f"[forces.{force}] a remote source needs url, client_id and client_secret_file."
+            )
+        secret = config.client_secret_file.read_text(encoding="utf-8").strip()
+        return RemoteIndicatorSource(
+            config.url, config.client_id, secret, timeout=services.settings.source_timeout_seconds
+        )
+
+    return make

@@ -54,6 +54,8 @@ class Settings:
         "foi-request",
     )
     source_timeout_seconds: float = 2.0
+    # Set on a force node (``soteria node --force CODE``): the one force it holds.
+    node_force: str | None = None
     audit_checkpoint_every: int = 1000
     extra: Mapping[str, str] = field(default_factory=dict)
 

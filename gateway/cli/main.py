@@ -18,6 +18,7 @@ from gateway.cli import (
     docs_cmd,
     generate_cmd,
     keys_cmd,
+    node_cmd,
     push_cmd,
     serve_cmd,
     validate_cmd,
@@ -25,6 +26,7 @@ from gateway.cli import (
 
 COMMANDS = (
     serve_cmd,
+    node_cmd,
     demo_cmd,
     database_cmd,
     validate_cmd,

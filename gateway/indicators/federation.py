@@ -24,10 +24,6 @@ T = TypeVar("T")
 tracer = trace.get_tracer(__name__)
 
 
-class SourceConnectionError(Exception):
-    """A source could not be reached at all (worth one retry)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Failure:
     reason: str  # timeout, circuit_open, connection_failed, bad_response, error
@@ -113,9 +109,6 @@ class FanOut:
                 call.future.cancel()
                 results[call.name] = Failure("timeout")
                 self.breaker(call.name).failed()
-            except SourceConnectionError:
-                results[call.name] = Failure("connection_failed")
-                self.breaker(call.name).failed()
             except Exception as exc:  # noqa: BLE001 - one source's fault must not fail the query
                 results[call.name] = Failure(getattr(exc, "reason", "error"))
                 self.breaker(call.name).failed()
@@ -126,8 +119,9 @@ class FanOut:
             for attempt in range(self.retries + 1):
                 try:
                     return fn()
-                except SourceConnectionError:
-                    if attempt == self.retries:
+                except Exception as exc:
+                    # Only "could not connect" is worth another try within the deadline.
+                    if not getattr(exc, "retryable", False) or attempt == self.retries:
                         raise
                     time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")

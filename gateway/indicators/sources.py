@@ -19,16 +19,11 @@ from sqlalchemy import Engine
 from adapters.indicators.quality import DataQuality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
 from adapters.indicators.source import LocalIndicatorSource
+from adapters.indicators.wire import SourceAnswer
 from adapters.store.engine import make_engine
 from gateway.forces_config import ForcesConfig
 from schema import codelists
 from schema.periods import Period
-
-
-@dataclass(frozen=True, slots=True)
-class SourceAnswer:
-    partials: dict[str, ForcePartials]
-    quality: dict[str, DataQuality]
 
 
 class IndicatorSource(Protocol):

@@ -33,15 +33,27 @@ MAX_KEY_LENGTH = 200
 PAGE_MAX = 100
 
 
-def _known_force(force: str) -> Response | None:
+def _known_force(request: Request, force: str) -> Response | None:
+    """404 for a force that does not exist, or that this deployment does not hold."""
     if codelists.force(force) is None:
         return problem(404, "unknown_force", f"There is no force '{force}'.")
+    services = services_of(request)
+    node_force = services.settings.node_force
+    if node_force is not None and force != node_force:
+        return problem(404, "unknown_force", f"This node holds only force {node_force}.")
+    config = services.forces.get(force)
+    if config.source == "remote":
+        return problem(
+            409,
+            "force_is_remote",
+            f"Force {force} keeps its records on its own node ({config.url}); push there.",
+        )
     return None
 
 
 async def create_submission(request: Request) -> Response:
     force = request.path_params["force"]
-    if (missing := _known_force(force)) is not None:
+    if (missing := _known_force(request, force)) is not None:
         return missing
     principal = require(request, Action.PUSH_SUBMISSION, force)
     services = services_of(request)
@@ -129,7 +141,7 @@ async def create_submission(request: Request) -> Response:
 
 async def get_submission(request: Request) -> Response:
     force = request.path_params["force"]
-    if (missing := _known_force(force)) is not None:
+    if (missing := _known_force(request, force)) is not None:
         return missing
     require(request, Action.READ_SUBMISSION, force)
     services = services_of(request)
@@ -147,7 +159,7 @@ def _parse_cursor(raw: str) -> tuple[dt.datetime, str]:
 
 async def list_submissions(request: Request) -> Response:
     force = request.path_params["force"]
-    if (missing := _known_force(force)) is not None:
+    if (missing := _known_force(request, force)) is not None:
         return missing
     require(request, Action.READ_SUBMISSION, force)
     services = services_of(request)
