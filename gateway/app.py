@@ -186,7 +186,12 @@ def remote_factory(services: Services) -> RemoteFactory:
             )
         secret = config.client_secret_file.read_text(encoding="utf-8").strip()
         return RemoteIndicatorSource(
-            config.url, config.client_id, secret, timeout=services.settings.source_timeout_seconds
+            config.url,
+            config.client_id,
+            secret,
+            timeout=services.settings.source_timeout_seconds,
+            # Tests route node traffic to an in-process node app through this transport.
+            transport=services.extras.get("remote_transport"),
         )
 
     return make
