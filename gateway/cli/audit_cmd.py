@@ -65,6 +65,13 @@ def register(sub: Any) -> None:
         help="Also trust public keys recorded in the database (weaker: see docs/audit.md).",
     )
     verify.add_argument("--archive", type=Path, help="Verify this archive file instead.")
+    verify.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Worker processes for long chains (ranges of 50,000+ events each); worth it "
+        "only with idle cores. Default 1.",
+    )
     verify.set_defaults(handler=_verify)
 
     export = actions.add_parser("export", help="Write events as JSON lines or CSV.")
@@ -152,7 +159,7 @@ def _verify(args: argparse.Namespace) -> int:
                     return 1
                 print(f"archive verified: events {cut.first_seq}..{cut.through_seq}")
                 return 0
-            report = verify(engine, keys)
+            report = verify(engine, keys, workers=args.workers)
         except AuditError as exc:
             print(f"cannot verify: {exc}", file=sys.stderr)
             return 2

@@ -8,6 +8,7 @@ path (with a progress bar), then prints credentials, a token command and an exam
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import threading
@@ -21,6 +22,7 @@ from adapters.store.engine import make_engine
 from gateway import database
 from gateway.cli.push_cmd import get_token, push_file
 from gateway.demo.clients import SHOWCASE_FORCES, DemoClient, ensure_demo_clients
+from gateway.demo.nodes import NODE_FORCES, DemoNode, prepare_node, start_node, write_forces_config
 from gateway.demo.synthetic import generate_files
 from gateway.settings import Settings
 from schema import codelists
@@ -68,23 +70,33 @@ def _wait_ready(base_url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"the API did not become ready at {base_url}")
 
 
-def _load(base_url: str, files: list[Path], clients: dict[str, DemoClient]) -> None:
-    with httpx.Client(base_url=base_url, timeout=600) as http:
-        for path in files:
-            force = path.stem
+def _load(
+    base_url: str, files: list[Path], clients: dict[str, DemoClient], nodes: dict[str, DemoNode]
+) -> None:
+    """Each force's file through the real push path: its node's, or the gateway's."""
+    for path in files:
+        force = path.stem
+        node = nodes.get(force)
+        if node is not None:
+            url, client_id, secret = node.url, node.pusher_id, node.pusher_secret
+        else:
             client = clients[f"force:{force}"]
-            token = get_token(http, client.client_id, client.client_secret, "records:write")
+            url, client_id, secret = base_url, client.client_id, client.client_secret
+        with httpx.Client(base_url=url, timeout=600) as http:
+            token = get_token(http, client_id, secret, "records:write")
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
             response = push_file(
                 http, token=token, force=force, path=path, key=f"demo-{digest}", fmt="standard-csv"
             )
-            if response.status_code not in (200, 201):
-                raise RuntimeError(f"{force}: push refused: {response.text[:500]}")
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{force}: push refused: {response.text[:500]}")
 
 
-def _print_guide(base_url: str, clients: dict[str, DemoClient]) -> None:
+def _print_guide(base_url: str, clients: dict[str, DemoClient], nodes: dict[str, DemoNode]) -> None:
     analyst = clients["analyst"]
     print("\nSoteria Exchange demo is running on", base_url)
+    for node in nodes.values():
+        print(f"  force node for {node.force}: {node.url} (its own database and process)")
     print("Synthetic data only (docs/synthetic-data.md). Demo clients (also in var/):")
     for role in ("analyst", "analyst-exact", "auditor", *(f"force:{f}" for f in SHOWCASE_FORCES)):
         c = clients[role]
@@ -103,9 +115,16 @@ def run(args: argparse.Namespace) -> int:
     database.upgrade(engine)
     clients = ensure_demo_clients(engine, settings.var_dir / "demo-clients.json")
     engine.dispose()
+    nodes = {force: prepare_node(settings.var_dir, force, port) for force, port in NODE_FORCES}
+    forces_file = settings.var_dir / "demo-forces.toml"
+    write_forces_config(forces_file, list(nodes.values()))
+    settings = dataclasses.replace(settings, forces_config=forces_file)
     base_url = f"http://{args.host}:{args.port}"
+    processes = [start_node(node) for node in nodes.values()]
     server, thread = _serve_in_thread(settings, args.host, args.port)
     try:
+        for node in nodes.values():
+            _wait_ready(node.url)
         _wait_ready(base_url)
         end = dt.datetime.now(dt.UTC).date()
         data_dir = settings.var_dir / "demo-data" / f"seed{args.seed}-{end}-{args.years}y"
@@ -117,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
                 data_dir, forces=forces, years=args.years, seed=args.seed, end=end
             )
         print(f"pushing {len(files)} forces through {base_url}/v1/forces/<force>/submissions")
-        _load(base_url, files, clients)
-        _print_guide(base_url, clients)
+        _load(base_url, files, clients, nodes)
+        _print_guide(base_url, clients, nodes)
         if args.no_serve:
             return 0
         while thread.is_alive():
@@ -128,4 +147,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
     return 0
