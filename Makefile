@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean deploy-check
+.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean deploy-check docs-check migrations-check
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,19 @@ test-sqlite: install
 	SOTERIA_TEST_DATABASE=sqlite $(BIN)/pytest
 
 test-postgres: install
-	SOTERIA_TEST_DATABASE=postgresql SOTERIA_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not sqlite_only"
+	SOTERIA_TEST_DATABASE=postgresql SOTERIA_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
 
-test: lint typecheck contracts test-sqlite test-postgres
+# The two database passes run side by side (two cores); each prints its own summary.
+test: lint typecheck contracts docs-check migrations-check
+	$(MAKE) --no-print-directory -j2 test-sqlite test-postgres
+
+docs-check: install
+	$(BIN)/soteria docs --check
+
+migrations-check: install
+	rm -f var/alembic-check.db*
+	SOTERIA_DATABASE_URL=sqlite:///$(CURDIR)/var/alembic-check.db $(BIN)/soteria db upgrade
+	SOTERIA_DATABASE_URL=sqlite:///$(CURDIR)/var/alembic-check.db $(BIN)/soteria db check
 
 bench: install
 	$(BIN)/python -m benchmarks

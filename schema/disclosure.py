@@ -33,8 +33,9 @@ What is NOT protected, and must be handled elsewhere (the gateway, or policy):
 * Differencing across responses: two queries whose groups differ by one force, a figure
   asked for with and without a breakdown, or the same table at two as-at dates. Each call
   protects only the table it is given; the pattern depends on the table's shape.
-* Overlapping periods: ``YE 2024-06`` minus ``YE 2024-05`` is nearly one month, and a
-  quarter beside its months is a relation only if the gateway declares it.
+* Overlapping periods: ``YE 2024-06`` minus ``YE 2024-05`` is June 2024 minus June 2023,
+  and snapshots at successive period ends difference too. Periods in one response are
+  related only where the gateway declares it (a quarter = its months, say).
 * Complements inside one ratio (198 charged of 200 reveals 2 not charged), inequalities
   between indicators (open over 365 days is at most open), and the fact that a median of
   an odd count is one record's actual day count.
@@ -49,16 +50,17 @@ pattern (two different patterns for one table would be intersected).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from math import gcd
+from operator import attrgetter, itemgetter
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from schema.errors import DisclosureError
 from schema.indicators.catalogue import Unit
-from schema.indicators.partials import Partial, median_of_histogram
+from schema.indicators.partials import Partial
 
 K = TypeVar("K", bound=Hashable)
 DEFAULT_K: Final = 10
@@ -94,7 +96,13 @@ class Cell(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Relation(Generic[K]):
-    """``total = sum(parts)``, holding for every additive component of the cells."""
+    """``total = sum(parts)``, holding for every additive component of the cells.
+
+    Declare every relation the reader could use, redundant ones included: with national =
+    all forces and each region = its forces, also declare national = the regions. The exact
+    check would find the combination anyway, but one declared relation is cheaper to act
+    on and usually ends with fewer cells hidden.
+    """
 
     total: K
     parts: tuple[K, ...]
@@ -130,11 +138,14 @@ def control(
 ) -> dict[K, Disclosed]:
     """Apply disclosure control to a whole response; one ``Disclosed`` per cell key.
 
+    Ties between equally small candidates go to the one whose key comes first in ``cells``,
+    so the same table in the same order always gets the same pattern.
+
     Raises ``DisclosureError`` for a ``k`` that rounding would undercut, or for a table that
     is inconsistent (a relation naming an unknown or repeated cell, mixing units, or whose
     components do not add up; a quantity named with two values), since no guarantee would
-    then hold. Relations are checked only when some cell is suppressed: with nothing hidden
-    there is nothing to protect.
+    then hold. For speed only the relations that hold a hidden cell are checked: the
+    gateway's tests should run ``check_table`` on the tables it builds.
     """
     half = rounding_base // 2
     if k < 1 or rounding_base < 1 or (k + half) // rounding_base * rounding_base < k:
@@ -144,34 +155,58 @@ def control(
         )
     keys = list(cells)
     table = list(cells.values())
+    reasons = _primary(table, k)
+    if any(reasons):
+        relations = list(relations)
+        if relations or any(cell.quantities for cell in table):
+            _Secondary(table, keys, relations, reasons).run()
+    return _publish(keys, table, reasons, rounding_base)
+
+
+def check_table(cells: Mapping[K, Cell], relations: Iterable[Relation[K]]) -> None:
+    """Check every relation of a table as ``control`` would; raise ``DisclosureError``."""
+    table = list(cells.values())
+    secondary = _Secondary(table, list(cells), relations, [None] * len(table))
+    for r in range(len(secondary.relations)):
+        secondary.activate(r)
+
+
+def _primary(table: list[Cell], k: int) -> list[Reason | None]:
+    """A count, or a ratio's or median's count, from 1 to k-1 in a controlled cell."""
     reasons: list[Reason | None] = [None] * len(table)
+    controlled, count = Visibility.CONTROLLED, Unit.COUNT  # locals: this loop is hot
     for i, (unit, partial, visibility, _) in enumerate(table):
-        if visibility is Visibility.CONTROLLED:
-            if unit is Unit.COUNT:
+        if visibility is controlled:
+            if unit is count:
                 if 0 < partial.numerator < k:
                     reasons[i] = Reason.PRIMARY_SMALL_COUNT
             elif 0 < partial.numerator < k or 0 < partial.denominator < k:
                 reasons[i] = Reason.UNDERLYING_COUNT_SUPPRESSED
-    if any(reasons):
-        _Secondary(table, keys, relations, reasons).run()
+    return reasons
 
+
+def _publish(
+    keys: list[K], table: list[Cell], reasons: list[Reason | None], base: int
+) -> dict[K, Disclosed]:
+    """The published figures: rounded counts for controlled cells, exact ratios and medians."""
     published: dict[K, Disclosed] = {}
+    hidden = {reason: Disclosed(None, None, None, True, reason) for reason in Reason}
+    half, controlled, count, ratio = base // 2, Visibility.CONTROLLED, Unit.COUNT, Unit.RATIO
+    new = tuple.__new__  # builds a Disclosed at half the cost of its generated __new__
     for key, (unit, partial, visibility, _), reason in zip(keys, table, reasons, strict=True):
         if reason is not None:
-            published[key] = Disclosed(None, None, None, True, reason)
+            published[key] = hidden[reason]
             continue
         n, d = partial.numerator, partial.denominator
-        if visibility is Visibility.CONTROLLED:
-            n = (n + half) // rounding_base * rounding_base
-            d = (d + half) // rounding_base * rounding_base
-        if unit is Unit.COUNT:
-            published[key] = Disclosed(n, None, None, False, None)
-        elif unit is Unit.RATIO:
+        if visibility is controlled:
+            n, d = (n + half) // base * base, (d + half) // base * base
+        if unit is count:
+            published[key] = new(Disclosed, (n, None, None, False, None))
+        elif unit is ratio:
             exact = partial.numerator / partial.denominator if partial.denominator else None
-            published[key] = Disclosed(exact, n, d, False, None)
+            published[key] = new(Disclosed, (exact, n, d, False, None))
         else:
-            median = median_of_histogram(partial.histogram, partial.numerator)
-            published[key] = Disclosed(median, n, None, False, None)
+            published[key] = new(Disclosed, (partial.median, n, None, False, None))
     return published
 
 
@@ -191,20 +226,20 @@ class _Secondary:
         relations: Iterable[Relation[Any]],
         reasons: list[Reason | None],
     ) -> None:
-        self.reasons = reasons
-        self.controlled = [cell.visibility is Visibility.CONTROLLED for cell in table]
+        self.reasons, self.table = reasons, table
+        self.units = list(map(itemgetter(0), table))
+        partials = list(map(itemgetter(1), table))  # C-level passes: tables are large
         self.value = value = [0] * (2 * len(table))
+        value[0::2] = map(attrgetter("numerator"), partials)
+        value[1::2] = map(attrgetter("denominator"), partials)
         self.slot = slot = list(range(2 * len(table)))
-        self.width = width = [1] * len(table)
         self.cells_of: dict[int, list[int]] = {}  # shared quantities only
         names: dict[Hashable, int] = {}
-        for i, (unit, partial, _, quantities) in enumerate(table):
-            value[2 * i] = partial.numerator
-            if unit is Unit.RATIO:
-                value[2 * i + 1], width[i] = partial.denominator, 2
+        named = list(map(itemgetter(3), table))
+        for i, quantities in enumerate(named if any(named) else ()):
             if quantities is None:
                 continue
-            if len(quantities) != width[i]:
+            if len(quantities) != self.width(i):
                 raise DisclosureError(f"cell {keys[i]!r} names {len(quantities)} quantities")
             for j, name in enumerate(quantities):
                 first = names.setdefault(name, 2 * i + j)
@@ -213,43 +248,79 @@ class _Secondary:
                         raise DisclosureError(f"quantity {name!r} has two values")
                     slot[2 * i + j] = first
                     self.cells_of.setdefault(first, [first // 2]).append(i)
-        self.members: list[tuple[int, ...]] = []  # per relation and component: (total, *parts)
-        self.relations_of: dict[int, list[int]] = {}
-        position = {key: i for i, key in enumerate(keys)}
-        for relation in relations:
+        # Relations are read lazily: only those holding a hidden cell matter, and in a
+        # national table most hold none. Keys are resolved for all of them up front.
+        self.relations = relations = list(relations)
+        self.cells_in: list[list[int]] = []  # per relation: [total, *parts] as cell numbers
+        self.relations_with: defaultdict[int, list[int]] = defaultdict(list)  # cell -> relations
+        lookup = dict(zip(keys, range(len(keys)), strict=True)).__getitem__
+        for r, relation in enumerate(relations):
             try:
-                indices = [position[relation.total], *[position[p] for p in relation.parts]]
+                indices = [lookup(relation.total), *map(lookup, relation.parts)]
             except KeyError as exc:
                 raise DisclosureError(f"{relation!r} names no cell {exc}") from None
-            if len(set(indices)) != len(indices):
-                raise DisclosureError(f"{relation!r} repeats a cell")
-            if len({table[i].unit for i in indices}) != 1:
-                raise DisclosureError(f"{relation!r} mixes units")
-            for j in range(width[indices[0]]):
-                members = tuple(slot[2 * i + j] for i in indices)
-                if value[members[0]] != sum([value[q] for q in members[1:]]):
-                    raise DisclosureError(f"{relation!r}: the parts do not add up to the total")
-                for q in members:
-                    self.relations_of.setdefault(q, []).append(len(self.members))
-                self.members.append(members)
-        # A quantity may be hidden to protect another when it is non-zero and no EXACT cell
-        # shows it. Zeros are never used: a hidden zero protects nothing against a reader
-        # who knows counts are not negative.
-        self.hideable = [
-            bool(amount) and all(self.controlled[c] for c in self.cells_of.get(q, (q // 2,)))
-            for q, amount in enumerate(value)
-        ]
+            self.cells_in.append(indices)
+            for i in indices:
+                self.relations_with[i].append(r)
+        self.active = [False] * len(relations)
+        self.slots = (slot[0::2], slot[1::2])  # slots[j][i]: where cell i's component j lives
+        # Equations: one per active relation and component, [total, *parts] as quantities.
+        self.members: list[list[int]] = []
+        self.relations_of: defaultdict[int, list[int]] = defaultdict(list)  # quantity -> eqs
         self.unknown = [False] * len(value)
-        self.unknown_in = [0] * len(self.members)  # unknown members per relation
-        self.queue: deque[int] = deque()  # relations to look at again
+        self.unknown_in: list[int] = []  # unknown members per equation
+        self.rows: dict[int, dict[int, int]] = {}  # equation -> its unknowns' coefficients
+        self.queue: deque[int] = deque()  # equations to look at again
         self.fresh: list[int] = []  # quantities unknown since the last exact check
         self.unprotectable: set[int] = set()  # pinned by EXACT cells (and zeros) alone
         for i, reason in enumerate(reasons):
             if reason is not None:
                 self._became_hidden(i)
 
+    def width(self, i: int) -> int:
+        """How many additive components cell ``i`` has."""
+        return 2 if self.units[i] is Unit.RATIO else 1
+
+    def activate(self, r: int) -> None:
+        """Check relation ``r`` and add its equations, one per additive component."""
+        self.active[r] = True
+        relation, indices, amount = self.relations[r], self.cells_in[r], self.value.__getitem__
+        if len(set(indices)) != len(indices):
+            raise DisclosureError(f"{relation!r} repeats a cell")
+        if len(set(map(self.units.__getitem__, indices))) != 1:
+            raise DisclosureError(f"{relation!r} mixes units")
+        for j in range(self.width(indices[0])):
+            members = list(map(self.slots[j].__getitem__, indices))
+            if 2 * amount(members[0]) != sum(map(amount, members)):  # total = sum(parts)
+                raise DisclosureError(f"{relation!r}: the parts do not add up to the total")
+            if self.cells_of and len(set(members)) != len(members):
+                raise DisclosureError(f"{relation!r} names one quantity twice")
+            e = len(self.members)
+            self.members.append(members)
+            self.unknown_in.append(0)
+            for q in members:
+                self.relations_of[q].append(e)
+                if self.unknown[q]:  # a quantity shared with a cell hidden earlier
+                    self._count_unknown(e, q)
+            self.queue.append(e)
+
+    def hideable(self, q: int) -> bool:
+        """May ``q`` be hidden to protect another? Non-zero, and no EXACT cell shows it.
+
+        Zeros are never used: a hidden zero protects nothing from a reader who knows that
+        counts are not negative.
+        """
+        controlled = Visibility.CONTROLLED
+        cells = self.cells_of.get(q, (q // 2,))
+        return bool(self.value[q]) and all(self.table[c].visibility is controlled for c in cells)
+
     def _became_hidden(self, i: int) -> None:
-        for j in range(self.width[i]):
+        # Activate the cell's relations first. A quantity shared with cells hidden later
+        # may already be unknown; ``activate`` counts it in the new equations.
+        for r in self.relations_with.get(i, ()):
+            if not self.active[r]:
+                self.activate(r)
+        for j in range(self.width(i)):
             q = self.slot[2 * i + j]
             if self.unknown[q] or not self.value[q]:
                 continue
@@ -257,9 +328,14 @@ class _Secondary:
             if shared is None or all(self.reasons[c] is not None for c in shared):
                 self.unknown[q] = True
                 self.fresh.append(q)
-                for r in self.relations_of.get(q, ()):
-                    self.unknown_in[r] += 1
-                    self.queue.append(r)
+                for e in self.relations_of.get(q, ()):
+                    self._count_unknown(e, q)
+
+    def _count_unknown(self, e: int, q: int) -> None:
+        """Equation ``e`` has one more unknown member, ``q``."""
+        self.unknown_in[e] += 1
+        self.queue.append(e)
+        self.rows.setdefault(e, {})[q] = 1 if self.members[e][0] == q else -1
 
     def _hide_quantity(self, q: int) -> None:
         for i in self.cells_of.get(q, (q // 2,)):
@@ -267,9 +343,9 @@ class _Secondary:
                 self.reasons[i] = Reason.SECONDARY_COMPLEMENT
                 self._became_hidden(i)
 
-    def _candidate(self, members: tuple[int, ...], pinned: int) -> int | None:
+    def _candidate(self, members: list[int], pinned: int) -> int | None:
         """The member to hide beside ``pinned``: smallest non-zero controlled part, else total."""
-        usable = [q for q in members if self.hideable[q] and not self.unknown[q] and q != pinned]
+        usable = [q for q in members if not self.unknown[q] and q != pinned and self.hideable(q)]
         parts = [q for q in usable if q != members[0]]
         if parts:
             return min(parts, key=self.value.__getitem__)  # the first of equals: deterministic
@@ -298,7 +374,7 @@ class _Secondary:
         seen: set[int] = set()
         repaired = False
         for start in fresh:
-            if start in seen:
+            if start in seen or start not in self.relations_of:
                 continue
             variables, rows = self._component(start)
             seen |= variables
@@ -318,16 +394,10 @@ class _Secondary:
             for r in self.relations_of.get(stack.pop(), ()):
                 if r not in relation_ids:
                     relation_ids.add(r)
-                    fresh = [m for m in self.members[r] if self.unknown[m] and m not in variables]
+                    fresh = [m for m in self.rows[r] if m not in variables]
                     variables.update(fresh)
                     stack.extend(fresh)
-        rows = []
-        for r in sorted(relation_ids):
-            row: dict[int, int] = {}
-            for place, q in enumerate(self.members[r]):
-                if q in variables:
-                    row[q] = row.get(q, 0) + (1 if place == 0 else -1)
-            rows.append({q: c for q, c in row.items() if c})
+        rows = [{q: c for q, c in self.rows[r].items() if c} for r in sorted(relation_ids)]
         return variables, rows
 
     def _repair_choice(self, pinned: int) -> int | None:
@@ -346,12 +416,7 @@ class _Secondary:
             if found:
                 return min(found, key=self.value.__getitem__)
             seen_relations.update(level)
-            frontier = {
-                q
-                for r in level
-                for q in self.members[r]
-                if self.unknown[q] and q not in seen_quantities
-            }
+            frontier = {q for r in level for q in self.rows[r] if q not in seen_quantities}
             seen_quantities |= frontier
             level = sorted(
                 {r for q in frontier for r in self.relations_of.get(q, ())} - seen_relations
@@ -364,18 +429,20 @@ def _determined(rows: list[dict[int, int]]) -> set[int]:
 
     Integer Gauss-Jordan elimination on sparse rows. In reduced form every pivot column
     appears only in its own row, so a variable is fixed exactly when its pivot row has no
-    other entry.
+    other entry. Pivots are taken on a coefficient of 1 where there is one, which keeps the
+    arithmetic to additions for the usual total-equals-sum rows.
     """
     pivots: dict[int, dict[int, int]] = {}
     for original in rows:
-        row = dict(original)
-        for col in [c for c in row if c in pivots]:
-            if col in row:
-                row = _eliminate(row, pivots[col], col)
+        row = original
+        for col in [c for c in original if c in pivots]:
+            row = _eliminate(row, pivots[col], col)
         if not row:
             continue
-        col = min(row)
-        for other_col, other in list(pivots.items()):
+        col = min(row, key=lambda c: (abs(row[c]) != 1, c))
+        if row[col] < 0:
+            row = {c: -v for c, v in row.items()}
+        for other_col, other in pivots.items():
             if col in other:
                 pivots[other_col] = _eliminate(other, row, col)
         pivots[col] = row
@@ -385,9 +452,14 @@ def _determined(rows: list[dict[int, int]]) -> set[int]:
 def _eliminate(row: dict[int, int], pivot: dict[int, int], col: int) -> dict[int, int]:
     """``row`` with ``col`` removed by subtracting a multiple of ``pivot`` (exact integers)."""
     a, b = pivot[col], row[col]
-    merged = {c: a * v for c, v in row.items()}
+    result = dict(row) if a == 1 else {c: a * v for c, v in row.items()}
     for c, v in pivot.items():
-        merged[c] = merged.get(c, 0) - b * v
-    result = {c: v for c, v in merged.items() if v}
-    divisor = gcd(*result.values()) if result else 1
-    return {c: v // divisor for c, v in result.items()}
+        updated = result.get(c, 0) - b * v
+        if updated:
+            result[c] = updated
+        else:
+            result.pop(c, None)
+    if a != 1 and result:
+        divisor = gcd(*result.values())
+        result = {c: v // divisor for c, v in result.items()}
+    return result

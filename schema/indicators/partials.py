@@ -15,10 +15,12 @@ without knowing the unit; the unit is needed only to turn a partial into a value
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from itertools import pairwise
+from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter, lt
 
 from schema.errors import PartialError
 from schema.indicators.catalogue import Unit
@@ -40,17 +42,26 @@ class Partial:
     numerator: int
     denominator: int = 0
     histogram: Histogram = ()
+    # The median, worked out once here: a response reads it for every DAYS cell, and a
+    # partial is immutable. Not part of equality: it follows from the histogram.
+    median: float | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.numerator < 0 or self.denominator < 0:
             raise PartialError(f"a partial counts things, so it cannot be negative: {self}")
+        median = None
         if self.histogram:
-            if any(a[0] >= b[0] for a, b in pairwise(self.histogram)):
+            days = list(map(itemgetter(0), self.histogram))  # C-level passes: histograms
+            frequencies = list(map(itemgetter(1), self.histogram))  # can be long
+            if not all(map(lt, days, days[1:])):
                 raise PartialError("histogram days must be strictly increasing")
-            if any(f <= 0 for _, f in self.histogram):
+            if min(frequencies) <= 0:
                 raise PartialError("histogram frequencies must be positive")
-            if sum(f for _, f in self.histogram) != self.numerator:
+            cumulative = list(accumulate(frequencies))
+            if cumulative[-1] != self.numerator:
                 raise PartialError("a DAYS partial's numerator must be its number of values")
+            median = _median(days, cumulative)
+        object.__setattr__(self, "median", median)
 
     @classmethod
     def count(cls, n: int) -> Partial:
@@ -91,26 +102,25 @@ def merge(partials: Iterable[Partial]) -> Partial:
     return Partial(numerator, denominator, tuple(sorted(frequencies.items())))
 
 
-def median_of_histogram(histogram: Histogram, n: int | None = None) -> float | None:
+def median_of_histogram(histogram: Histogram) -> float | None:
     """The exact median of the values a histogram describes; None when it is empty.
 
-    For an even count it is the mean of the two middle values, as the standard says. One
-    walk over the histogram; ``n``, the total frequency, may be passed when already known.
+    For an even count it is the mean of the two middle values, as the standard says. The
+    middle ranks are found by bisecting the cumulative frequencies, never by expanding the
+    histogram into values.
     """
-    if n is None:
-        n = sum(frequency for _, frequency in histogram)
-    if n == 0:
+    if not histogram:
         return None
-    low_rank, high_rank = (n - 1) // 2, n // 2  # 0-based ranks of the middle value(s)
-    low = 0
-    seen = 0
-    for days, frequency in histogram:
-        if seen <= low_rank < seen + frequency:
-            low = days
-        seen += frequency
-        if seen > high_rank:
-            return (low + days) / 2
-    raise PartialError(f"the histogram holds fewer than {n} values")
+    return _median(
+        list(map(itemgetter(0), histogram)), list(accumulate(map(itemgetter(1), histogram)))
+    )
+
+
+def _median(days: list[int], cumulative: list[int]) -> float:
+    n = cumulative[-1]
+    low = days[bisect_right(cumulative, (n - 1) // 2)]  # 0-based ranks of the middle values
+    high = days[bisect_right(cumulative, n // 2)]
+    return (low + high) / 2
 
 
 def value(unit: Unit, partial: Partial) -> int | float | None:
@@ -123,7 +133,7 @@ def value(unit: Unit, partial: Partial) -> int | float | None:
         return partial.numerator / partial.denominator
     if partial.numerator and not partial.histogram:
         raise PartialError("a DAYS partial needs its histogram")
-    return median_of_histogram(partial.histogram, partial.numerator)
+    return partial.median
 
 
 def underlying_count(unit: Unit, partial: Partial) -> int:
