@@ -57,6 +57,8 @@ class Settings:
     # Set on a force node (``soteria node --force CODE``): the one force it holds.
     node_force: str | None = None
     audit_checkpoint_every: int = 1000
+    # Audit events older than this are archived by `soteria audit archive` (six years).
+    audit_retention_days: int = 2192
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

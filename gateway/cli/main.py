@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway.cli import (
+    audit_cmd,
     clients_cmd,
     database_cmd,
     demo_cmd,
@@ -34,6 +35,7 @@ COMMANDS = (
     generate_cmd,
     clients_cmd,
     keys_cmd,
+    audit_cmd,
     docs_cmd,
 )
 
