@@ -29,6 +29,7 @@ from auth.errors import AccessDeniedError, JWKSFetchError
 from auth.ratelimit import InMemoryBucketStore
 from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import problem_response
+from gateway.audit import AuditSettings, open_trail
 from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import ForcesConfigError, load_forces_config
 from gateway.indicators.federation import FanOut
@@ -110,6 +111,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     built.extras["auth"] = auth
     indicators = _build_indicators(built)
     built.extras["indicators"] = indicators
+    if "audit" not in built.extras:
+        built.extras["audit"] = open_trail(AuditSettings.from_settings(settings))
     if settings.node_force is not None:
         # A force node: that force's push path and the federation endpoint, nothing else.
         built.extras["node_source"] = CachedLocalSource(built.engine)

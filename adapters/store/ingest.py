@@ -102,10 +102,12 @@ def ingest(
     *,
     now: Callable[[], dt.datetime],
     hooks: Sequence[ChangeHook] = (),
+    before_commit: Callable[[Connection, Receipt], None] | None = None,
 ) -> IngestResult:
     """Validate and store one submission; raise ``SubmissionRefusedError`` with every error.
 
-    ``content_sha256`` is called once the body has been read to the end.
+    ``content_sha256`` is called once the body has been read to the end;
+    ``before_commit`` runs in the transaction, after everything is written.
     """
     force = request.force
     if codelists.force(force) is None:
@@ -168,6 +170,9 @@ def ingest(
                 return IngestResult(receipt, replayed=False)
             _record_counts(conn, receipt, changed=counts.changed)
             drop_stage(conn)
+            if before_commit is not None:
+                # The audit event of an accepted submission commits with it, or not at all.
+                before_commit(conn, receipt)
             conn.commit()
             return IngestResult(receipt, replayed=False)
         except BaseException:

@@ -21,8 +21,11 @@ from adapters.store.errors import (
     SubmissionRefusedError,
 )
 from adapters.store.ingest import IngestResult, SubmissionRequest, check_replay, ingest
+from adapters.store.receipts import Receipt
 from auth.guard import require
 from auth.policy import Action
+from gateway import audit_log
+from gateway.audit import AuditEvent, Disclosure, Outcome
 from gateway.bodies import MeteredBody, run_with_body
 from gateway.problems import json_response, problem
 from gateway.services import services_of
@@ -108,35 +111,74 @@ async def create_submission(request: Request) -> Response:
             body.sha256,
             now=services.clock,
             hooks=services.ingest_hooks,
+            before_commit=lambda conn, receipt: audit_log.in_transaction(
+                request, conn, _submission_event(request, "submission:create", force, receipt)
+            ),
         )
 
     try:
         result = await run_with_body(request, work)
-    except SubmissionRefusedError as refused:
-        return problem(
-            422,
-            "submission_refused",
-            f"The submission has {refused.total} error(s); nothing was stored. Fix every "
-            "listed row and push again.",
-            error_count=refused.total,
-            errors=[i.as_dict() for i in refused.issues],
-            errors_truncated=refused.total > len(refused.issues),
+    except (
+        SubmissionRefusedError,
+        FormatError,
+        BodyTooLargeError,
+        IdempotencyConflictError,
+    ) as refused_exc:
+        audit_log.standalone(
+            request,
+            audit_log.event(
+                request,
+                "submission:refused",
+                Outcome.DENIED,
+                forces=(force,),
+                reason=_REFUSAL_REASONS[type(refused_exc)],
+            ),
         )
-    except FormatError as exc:
-        return problem(
-            400,
-            exc.code,
-            exc.message,
-            row=exc.row,
-        )
-    except BodyTooLargeError as exc:
-        return problem(413, "body_too_large", str(exc))
-    except IdempotencyConflictError as exc:
-        return problem(409, "idempotency_conflict", str(exc))
+        return _refusal(refused_exc)
+    if result.replayed or dry_run:
+        action = "submission:replay" if result.replayed else "submission:dry_run"
+        audit_log.standalone(request, _submission_event(request, action, force, result.receipt))
     receipt = result.receipt.as_json()
     if result.replayed:
         return json_response(receipt, 200, headers={"Idempotent-Replayed": "true"})
     return json_response(receipt, 200 if dry_run else 201)
+
+
+def _submission_event(request: Request, action: str, force: str, receipt: Receipt) -> AuditEvent:
+    return audit_log.event(
+        request,
+        action,
+        Outcome.ALLOWED,
+        forces=(force,),
+        disclosure=Disclosure(rows=receipt.rows),
+    )
+
+
+_REFUSAL_REASONS: dict[type[Exception], str] = {
+    SubmissionRefusedError: "invalid_rows",
+    FormatError: "unreadable_body",
+    BodyTooLargeError: "body_too_large",
+    IdempotencyConflictError: "idempotency_conflict",
+}
+
+
+def _refusal(exc: Exception) -> Response:
+    """The problem document for a refused push (nothing was stored)."""
+    if isinstance(exc, SubmissionRefusedError):
+        return problem(
+            422,
+            "submission_refused",
+            f"The submission has {exc.total} error(s); nothing was stored. Fix every "
+            "listed row and push again.",
+            error_count=exc.total,
+            errors=[i.as_dict() for i in exc.issues],
+            errors_truncated=exc.total > len(exc.issues),
+        )
+    if isinstance(exc, FormatError):
+        return problem(400, exc.code, exc.message, row=exc.row)
+    if isinstance(exc, BodyTooLargeError):
+        return problem(413, "body_too_large", str(exc))
+    return problem(409, "idempotency_conflict", str(exc))
 
 
 async def get_submission(request: Request) -> Response:
