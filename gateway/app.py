@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,7 +29,8 @@ from auth.errors import AccessDeniedError, JWKSFetchError
 from auth.ratelimit import InMemoryBucketStore
 from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import problem_response
-from gateway.audit import AuditSettings, open_trail
+from gateway import audit_log
+from gateway.audit import AuditSettings, Outcome, open_trail
 from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import ForcesConfigError, load_forces_config
 from gateway.indicators.federation import FanOut
@@ -156,6 +157,7 @@ def _build_auth(services: Services) -> AuthComponents:
         kek=load_kek(settings),
         clock=services.clock,
         force_exists=lambda code: codelists.force(code) is not None,
+        on_denied=_audit_denial,
         # Rate limits must hold across replicas, so on PostgreSQL the buckets live in the
         # database. The embedded SQLite default is one process: buckets in memory, so
         # API requests never queue behind a long ingestion's write lock.
@@ -198,3 +200,10 @@ def remote_factory(services: Services) -> RemoteFactory:
         )
 
     return make
+
+
+def _audit_denial(request: HTTPConnection, reason: str) -> None:
+    """Every refused request is audited (who tried, what, from where), not only counted."""
+    audit_log.standalone(
+        request, audit_log.event(request, "auth:access:denied", Outcome.DENIED, reason=reason)
+    )

@@ -28,3 +28,14 @@ def test_each_push_outcome_is_audited_once(api: Api, engine: Engine) -> None:
         ("submission:refused", "denied", ("kent",), pusher.client_id, None),
         ("submission:dry_run", "allowed", ("kent",), pusher.client_id, 2),
     ]
+
+
+def test_refused_access_is_audited_with_its_reason(api: Api, engine: Engine) -> None:
+    essex = api.pusher("essex")
+    response = push(api, csv_body(row("A1")), key="k", force="kent", token=essex.token)
+    assert response.status_code == 403
+    no_token = api.http.get("/v1/forces/kent/submissions")
+    assert no_token.status_code == 401
+    events = _events(engine)
+    assert ("auth:access:denied", "denied", (), essex.client_id, None) in events
+    assert ("auth:access:denied", "denied", (), None, None) in events
