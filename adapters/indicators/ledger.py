@@ -2,8 +2,8 @@
 
 The same SQL serves three callers, so current and as-at figures cannot drift apart: the
 rollup hook (the records a submission replaces, with sign -1, and the new ones, +1), the
-rebuild (all of a force's records) and the as-at path (the versions valid at T, aggregated
-straight from the ledger instead of the rollup table).
+rebuild (all of a force's records) and the as-at path (the versions valid at T, summed into
+temporary tables shaped like the rollup tables).
 
 A *source* is any SELECT yielding ``SOURCE_COLUMNS``: ``force_code``, the record fields the
 indicators read, and ``rep`` (1 when the record's suspect_ref is on two or more active
@@ -31,8 +31,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import BindParameter, Connection, Date, bindparam, text
+from sqlalchemy import BindParameter, Connection
 
+from adapters.indicators.dialect import SqlDialect, create_temporary, drop_temporary
 from adapters.indicators.measures import (
     AGED,
     AGED_CLOSED,
@@ -75,7 +76,6 @@ ROLLUP_DIMENSIONS: Final = (
     Dimension.RELATIONSHIP.value,
 )
 _KEY: Final = "force_code, offence_group, dimension, bucket"
-_MONTHS: Final = (RECORDED, OUTCOME, RETURNED, AGED, AGED_CLOSED)
 _DAYS: Final = ("outcome_days", "device_days", "report_days")
 
 
@@ -90,38 +90,16 @@ def active(alias: str) -> str:
 
 
 def with_repeat(rows: str) -> str:
-    """Active ``rows`` (force_code and SOURCE_FIELDS) with ``rep`` computed among them."""
-    return f"""SELECT a.*, CASE WHEN a.suspect_ref IS NOT NULL AND COUNT(*) OVER (
-            PARTITION BY a.force_code, a.suspect_ref) >= 2 THEN 1 ELSE 0 END AS rep
+    """Active ``rows`` (force_code and SOURCE_FIELDS) with ``rep`` computed among them.
+
+    A hashed IN over the grouped suspects, not a window: a window sorts the rows by
+    suspect_ref, and sorting text under a libc collation is the slowest step there is.
+    """
+    return f"""SELECT a.*, CASE WHEN (a.force_code, a.suspect_ref) IN (
+            SELECT b.force_code, b.suspect_ref FROM ({rows}) AS b
+            WHERE {active("b")} AND b.suspect_ref IS NOT NULL
+            GROUP BY b.force_code, b.suspect_ref HAVING COUNT(*) >= 2) THEN 1 ELSE 0 END AS rep
         FROM ({rows}) AS a WHERE {active("a")}"""
-
-
-class SqlDialect:
-    """Date arithmetic spelt for PostgreSQL (native dates) or SQLite (ISO date text)."""
-
-    def __init__(self, name: str) -> None:
-        self.postgresql = name == "postgresql"
-
-    def month(self, date: str) -> str:
-        """``year * 12 + month - 1``; date_part is cheaper than EXTRACT's numeric."""
-        if self.postgresql:
-            year, month = f"date_part('year', {date})", f"date_part('month', {date})"
-            return f"CAST({year} * 12 + {month} - 1 AS INTEGER)"
-        year, month = f"substr({date}, 1, 4)", f"substr({date}, 6, 2)"
-        return f"(CAST({year} AS INTEGER) * 12 + CAST({month} AS INTEGER) - 1)"
-
-    def days(self, later: str, earlier: str) -> str:
-        if self.postgresql:
-            return f"({later} - {earlier})"
-        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-    def plus_days(self, date: str, days: int) -> str:
-        if self.postgresql:
-            return f"({date} + {days})"
-        return f"date({date}, '+{days} days')"
-
-    def greatest(self, a: str, b: str) -> str:
-        return f"GREATEST({a}, {b})" if self.postgresql else f"MAX({a}, {b})"
 
 
 def _group_case(column: str) -> str:
@@ -141,8 +119,6 @@ def _src_select(
 ) -> str:
     d = dialect
     assigned = "x.outcome_type IS NOT NULL AND x.outcome_type <> '0'"
-    outcome_month = d.month("x.outcome_date")
-    aged_month = d.month(d.plus_days("x.recorded_date", 366))
     buckets = "".join(
         f"COALESCE(y.{field}, '{UNKNOWN_BUCKET}') AS b_{field}, "
         for dimension, field in DIMENSION_FIELDS.items()
@@ -151,22 +127,22 @@ def _src_select(
     flags = "".join(
         f", CASE WHEN {m.condition} THEN 1 ELSE 0 END AS f_{m.name}" for m in conditional
     )
-    return f"""SELECT y.force_code, y.offence_group, {buckets}{", ".join(_MONTHS)},
-            {", ".join(_DAYS)}{flags}
+    closed = f"CASE WHEN y.{OUTCOME} IS NOT NULL THEN {d.greatest(f'y.{AGED}', f'y.{OUTCOME}')} END"
+    # The fence keeps the planner from inlining ``y`` and computing each month twice.
+    return f"""SELECT y.force_code, y.offence_group, {buckets}y.{RECORDED}, y.{OUTCOME},
+            y.{RETURNED}, y.{AGED}, {closed} AS {AGED_CLOSED}, {", ".join(_DAYS)}{flags}
         FROM (
             SELECT x.*, {_group_case("x.offence_code")} AS offence_group,
                 {d.month("x.recorded_date")} AS {RECORDED},
-                CASE WHEN {assigned} THEN {outcome_month} END AS {OUTCOME},
+                CASE WHEN {assigned} THEN {d.month("x.outcome_date")} END AS {OUTCOME},
                 {d.month("x.victim_device_returned_date")} AS {RETURNED},
-                {aged_month} AS {AGED},
-                CASE WHEN {assigned} THEN {d.greatest(aged_month, outcome_month)} END
-                    AS {AGED_CLOSED},
+                {d.month(d.plus_days("x.recorded_date", 366))} AS {AGED},
                 {d.days("x.outcome_date", "x.recorded_date")} AS outcome_days,
                 {d.days("x.victim_device_returned_date", "x.victim_device_seized_date")}
                     AS device_days,
                 {d.days("x.reported_date", "x.offence_date")} AS report_days
             FROM ({source}) AS x
-            WHERE {active("x")}) AS y"""
+            WHERE {active("x")} {d.fence}) AS y"""
 
 
 def materialise(
@@ -178,8 +154,8 @@ def materialise(
     measures: Sequence[Measure] = (),
     day_measures: Sequence[DayMeasure] = (),
     typed: Sequence[BindParameter[Any]] = (),
-) -> None:
-    """Build ``SRC`` from ``source`` (drop it with ``discard`` once read).
+) -> int:
+    """Build ``SRC`` from ``source``; its row count (drop it with ``discard`` once read).
 
     ``typed`` declares the types of the source's own parameters (a datetime must be bound
     as the store binds it to compare alike on SQLite).
@@ -187,19 +163,11 @@ def materialise(
     conditional: list[Measure | DayMeasure] = [m for m in measures if m.condition]
     conditional += [m for m in day_measures if m.condition]
     select = _src_select(SqlDialect(conn.dialect.name), source, dimensions, conditional)
-    if conn.dialect.name == "postgresql":
-        create = f"CREATE TEMPORARY TABLE {SRC} ON COMMIT DROP AS {select}"
-    else:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{SRC}")
-        create = f"CREATE TEMPORARY TABLE {SRC} AS {select}"
-    binds = list(typed)
-    if ":cutoff" in create:
-        binds.append(bindparam("cutoff", type_=Date()))
-    conn.execute(text(create).bindparams(*binds), dict(params))
+    return create_temporary(conn, SRC, select, params, typed)
 
 
 def discard(conn: Connection) -> None:
-    conn.exec_driver_sql(f"DROP TABLE {SRC}")
+    drop_temporary(conn, SRC)
 
 
 def _fan(dimensions: Sequence[str]) -> str:
@@ -210,7 +178,7 @@ def _fan(dimensions: Sequence[str]) -> str:
         if dimension.value in dimensions
     )
     bucket = f"CASE dims.dimension {whens} ELSE '' END" if whens else "''"
-    return f"""fan AS (
+    return f"""fan AS NOT MATERIALIZED (
         SELECT src.*, dims.dimension, {bucket} AS bucket
         FROM {SRC} AS src CROSS JOIN ({dims}) AS dims)"""
 
@@ -257,3 +225,17 @@ def ctes(
     if day_measures:
         parts.append(_day_ledger(day_measures))
     return "WITH " + ",\n".join(parts) + "\n"
+
+
+def sums(measures: Sequence[Measure], *, negate: bool = False) -> str:
+    """The ledger summed per rollup key and month (after ``ctes(..., measures=...)``)."""
+    sign = "-" if negate else ""
+    totals = ", ".join(f"{sign}SUM({m.name}) AS {m.name}" for m in measures)
+    return f"SELECT {_KEY}, month, {totals} FROM ledger WHERE 1 = 1 GROUP BY {_KEY}, month"
+
+
+def day_sums(*, negate: bool = False) -> str:
+    """The day ledger counted per histogram key (after ``ctes(..., day_measures=...)``)."""
+    sign = "-" if negate else ""
+    key = f"{_KEY}, measure, month, days"
+    return f"SELECT {key}, {sign}SUM(n) AS n FROM day_ledger WHERE 1 = 1 GROUP BY {key}"

@@ -12,18 +12,26 @@ some forces, one dimension and a range or list of months. There is no foreign ke
 ``forces``: these tables live on their own MetaData (the store's tables are not ours), and
 rows are only written for forces the ingestion has already checked.
 
-The index on ``records (force_code, suspect_ref)`` lets the rollup find every record of a
-suspect touched by a submission (repeat suspects). It belongs to the store's table, so it is
-attached to the store's MetaData here, where the need is, and built by our migration.
+``indicator_quality`` holds, per force, the counts behind ``DataQuality``: records held (any
+status), active records, and active records with each optional field given.
+
+Two indexes on ``records`` serve this package: (force_code, suspect_ref) lets the rollup find
+every record of a suspect a submission touches (repeat suspects), and (force_code,
+recorded_date) gives each force's first and last recorded date in two index probes (data
+quality). They belong to the store's table, so they are attached to the store's MetaData here,
+where the need is, and built by our migration.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table
 
 from adapters.indicators.measures import MEASURE_NAMES
 from adapters.store.models import records
 from adapters.store.types import new_metadata
+from schema.record import FIELDS
 
 metadata = new_metadata()
 
@@ -59,4 +67,22 @@ indicator_rollup_days = Table(
     ),
 )
 
+# Optional fields a force may leave empty; record_status is left out, as it has a default.
+OPTIONAL_FIELDS: Final = tuple(f.name for f in FIELDS if not f.required and f.default is None)
+
+indicator_quality = Table(
+    "indicator_quality",
+    metadata,
+    Column("force_code", String(40), primary_key=True),
+    Column("held", Integer, nullable=False, server_default="0"),
+    Column("active", Integer, nullable=False, server_default="0"),
+    *(
+        Column(f"filled_{name}", Integer, nullable=False, server_default="0")
+        for name in OPTIONAL_FIELDS
+    ),
+)
+
 records_by_suspect = Index("ix_records_force_suspect", records.c.force_code, records.c.suspect_ref)
+records_by_recorded_date = Index(
+    "ix_records_force_recorded", records.c.force_code, records.c.recorded_date
+)

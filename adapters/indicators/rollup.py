@@ -25,7 +25,7 @@ from typing import Final
 
 from sqlalchemy import Connection, Engine, text, update
 
-from adapters.indicators import ledger
+from adapters.indicators import dialect, ledger, quality
 from adapters.indicators.ledger import ROLLUP_DIMENSIONS
 from adapters.indicators.measures import (
     DAY_MEASURES,
@@ -35,7 +35,11 @@ from adapters.indicators.measures import (
     DayMeasure,
     Measure,
 )
-from adapters.indicators.models import indicator_rollup, indicator_rollup_days
+from adapters.indicators.models import (
+    indicator_quality,
+    indicator_rollup,
+    indicator_rollup_days,
+)
 from adapters.store.models import ForceRow
 from adapters.store.staging import STAGE
 
@@ -65,25 +69,25 @@ _ALL: Final = ledger.with_repeat(
 _COLLECT_TOUCHED: Final = f"""INSERT INTO {TOUCHED} (suspect_ref)
     SELECT suspect_ref FROM {STAGE}
     WHERE (action IS NULL OR action = 'update') AND suspect_ref IS NOT NULL
-"""
+    UNION
+    SELECT r.suspect_ref FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
+    WHERE r.force_code = :force AND s.action = 'update' AND r.suspect_ref IS NOT NULL"""
 _ZERO: Final = " AND ".join(f"{m.name} = 0" for m in MEASURES)
 
 
 def _upsert(measures: tuple[Measure, ...], sign: int) -> str:
     table = indicator_rollup.name
     names = ", ".join(m.name for m in measures)
-    sums = ", ".join(f"{'-' if sign < 0 else ''}SUM({m.name})" for m in measures)
     sets = ", ".join(f"{m.name} = {table}.{m.name} + excluded.{m.name}" for m in measures)
     return f"""INSERT INTO {table} ({_ROLLUP_KEY}, {names})
-        SELECT {_ROLLUP_KEY}, {sums} FROM ledger WHERE 1 = 1 GROUP BY {_ROLLUP_KEY}
+        {ledger.sums(measures, negate=sign < 0)}
         ON CONFLICT ({_ROLLUP_KEY}) DO UPDATE SET {sets}"""
 
 
 def _upsert_days(sign: int) -> str:
     table = indicator_rollup_days.name
     return f"""INSERT INTO {table} ({_DAYS_KEY}, n)
-        SELECT {_DAYS_KEY}, {"-" if sign < 0 else ""}SUM(n) FROM day_ledger WHERE 1 = 1
-        GROUP BY {_DAYS_KEY}
+        {ledger.day_sums(negate=sign < 0)}
         ON CONFLICT ({_DAYS_KEY}) DO UPDATE SET n = {table}.n + excluded.n"""
 
 
@@ -99,9 +103,12 @@ def _add(
     """Add ``sign`` times the ledger of ``source`` to the rollup tables."""
     dims = ROLLUP_DIMENSIONS
     params = {"force": force, "cutoff": CURRENT_CUTOFF}
-    ledger.materialise(
+    rows = ledger.materialise(
         conn, source, params, dimensions=dims, measures=measures, day_measures=day_measures
     )
+    if rows == 0:  # (SQLite reports -1: unknown)
+        ledger.discard(conn)
+        return
     conn.execute(text(ledger.ctes(dimensions=dims, measures=measures) + _upsert(measures, sign)))
     if day_measures:
         sql = ledger.ctes(dimensions=dims, day_measures=day_measures) + _upsert_days(sign)
@@ -113,6 +120,14 @@ class RollupHook:
     """The ``adapters.store.ingest.ChangeHook`` that keeps the rollup tables exact."""
 
     def before_apply(self, conn: Connection, force: str) -> None:
+        with dialect.roomy_planner(conn):
+            self._before(conn, force)
+
+    def after_apply(self, conn: Connection, force: str) -> None:
+        with dialect.roomy_planner(conn):
+            self._after(conn, force)
+
+    def _before(self, conn: Connection, force: str) -> None:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref text PRIMARY KEY) ON COMMIT DROP"
@@ -121,18 +136,30 @@ class RollupHook:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TOUCHED}")
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref PRIMARY KEY)")
         conn.execute(text(_COLLECT_TOUCHED), {"force": force})
-        _add(conn, force, _REPLACED, sign=-1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES)
-        _add(conn, force, _REPEATED, sign=-1, measures=(REPEAT,))
+        if _any(conn, _ANY_UPDATE):
+            quality.add_counts(conn, force, quality.REPLACED, negate=True)
+            _add(
+                conn, force, _REPLACED, sign=-1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES
+            )
+        if _any(conn, _ANY_TOUCHED):
+            _add(conn, force, _REPEATED, sign=-1, measures=(REPEAT,))
 
-    def after_apply(self, conn: Connection, force: str) -> None:
+    def _after(self, conn: Connection, force: str) -> None:
+        quality.add_counts(conn, force, quality.WRITTEN)
         _add(conn, force, _WRITTEN, sign=+1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES)
-        _add(conn, force, _REPEATED, sign=+1, measures=(REPEAT,))
+        if _any(conn, _ANY_TOUCHED):
+            _add(conn, force, _REPEATED, sign=+1, measures=(REPEAT,))
         conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
-        replaced = conn.execute(
-            text(f"SELECT 1 FROM {STAGE} WHERE action = 'update' LIMIT 1")
-        ).first()
-        if replaced is not None:
+        if _any(conn, _ANY_UPDATE):
             delete_zero_rows(conn, force)
+
+
+_ANY_UPDATE: Final = f"SELECT 1 FROM {STAGE} WHERE action = 'update' LIMIT 1"
+_ANY_TOUCHED: Final = f"SELECT 1 FROM {TOUCHED} LIMIT 1"
+
+
+def _any(conn: Connection, sql: str) -> bool:
+    return conn.exec_driver_sql(sql).first() is not None
 
 
 def delete_zero_rows(conn: Connection, force: str) -> None:
@@ -151,9 +178,11 @@ def delete_zero_rows(conn: Connection, force: str) -> None:
 def rebuild(conn: Connection, force: str) -> None:
     """Recompute a force's rollups from its current records (backfill, repair, tests)."""
     params = {"force": force}
-    for table in (indicator_rollup, indicator_rollup_days):
+    for table in (indicator_rollup, indicator_rollup_days, indicator_quality):
         conn.execute(text(f"DELETE FROM {table.name} WHERE force_code = :force"), params)
-    _add(conn, force, _ALL, sign=+1, measures=MEASURES, day_measures=DAY_MEASURES)
+    quality.add_counts(conn, force, quality.ALL)
+    with dialect.roomy_planner(conn):
+        _add(conn, force, _ALL, sign=+1, measures=MEASURES, day_measures=DAY_MEASURES)
 
 
 def rebuild_all(engine: Engine) -> None:

@@ -1,0 +1,122 @@
+"""The local indicator source: partials, data versions and data quality of forces held here.
+
+This is the interface the gateway calls. Every method takes the forces explicitly and every
+statement filters by them, so force isolation does not depend on the GraphQL layer.
+
+- Current figures (``as_at`` None) read the rollup tables, once per table for all the forces
+  asked for: two statements whatever the number of forces, periods and indicators, returning
+  compact rows (``reading``).
+- Figures as at T are computed per force from the versions valid at T (``asat``).
+
+Reads run in one snapshot (REPEATABLE READ on PostgreSQL, a read transaction on SQLite), so
+the measures, the histograms and the data versions returned together always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from adapters.indicators import asat, dialect, reading
+from adapters.indicators.models import indicator_rollup, indicator_rollup_days
+from adapters.indicators.quality import DataQuality, read_quality
+from adapters.indicators.query import ForcePartials, IndicatorQuery
+from adapters.store.errors import UnknownForceError
+from adapters.store.models import ForceRow
+from schema import codelists
+from schema.periods import Period
+
+
+def _checked(forces: Iterable[str]) -> list[str]:
+    unique = list(dict.fromkeys(forces))
+    for force in unique:
+        if codelists.force(force) is None:
+            raise UnknownForceError(force)
+    return unique
+
+
+class LocalIndicatorSource:
+    """Indicator partials of the forces whose records this database holds."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _snapshot(self) -> Connection:
+        conn = self._engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        return conn
+
+    def partials(self, force: str, query: IndicatorQuery) -> ForcePartials:
+        """One force's partials (see ``partials_many``)."""
+        return self.partials_many([force], query)[force]
+
+    def partials_many(
+        self, forces: Sequence[str], query: IndicatorQuery
+    ) -> dict[str, ForcePartials]:
+        """Each force's partials for every (indicator, period label, bucket or None).
+
+        Every combination is present, zeros included: whether a force has data at all for
+        a period is ``quality``'s question, not a zero here.
+        """
+        return self.versioned_partials_many(forces, query)[0]
+
+    def versioned_partials_many(
+        self, forces: Sequence[str], query: IndicatorQuery
+    ) -> tuple[dict[str, ForcePartials], dict[str, int]]:
+        """``partials_many`` and the data version each force's partials were read at."""
+        checked = _checked(forces)
+        p = reading.plan(query)
+        with self._snapshot() as conn, dialect.roomy_planner(conn):
+            versions = _data_versions(conn, checked)
+            if query.as_at is None:
+                return _current(conn, checked, query, p), versions
+            result: dict[str, ForcePartials] = {}
+            for force in checked:
+                measure_rows, day_rows = asat.read(conn, force, p, query.as_at)
+                result |= reading.assemble(query, p, [force], measure_rows, day_rows)
+            return result, versions
+
+    def data_version(self, force: str) -> int:
+        """The force's counter, bumped by every submission that changes a record."""
+        return self.data_versions([force])[force]
+
+    def data_versions(self, forces: Sequence[str]) -> dict[str, int]:
+        checked = _checked(forces)
+        with self._engine.connect() as conn:
+            return _data_versions(conn, checked)
+
+    def quality(self, force: str, periods: Sequence[Period]) -> DataQuality:
+        return self.quality_many([force], periods)[force]
+
+    def quality_many(
+        self, forces: Sequence[str], periods: Sequence[Period]
+    ) -> dict[str, DataQuality]:
+        """Quality of each force, from kept counts and index probes (no scan of records)."""
+        checked = _checked(forces)
+        with self._snapshot() as conn:
+            return read_quality(conn, checked, periods)
+
+
+def _data_versions(conn: Connection, forces: list[str]) -> dict[str, int]:
+    rows = conn.execute(
+        select(ForceRow.code, ForceRow.data_version).where(ForceRow.code.in_(forces))
+    ).tuples()
+    return {code: int(version) for code, version in rows}
+
+
+def _current(
+    conn: Connection, forces: list[str], query: IndicatorQuery, p: reading.Plan
+) -> dict[str, ForcePartials]:
+    params = reading.parameters(p, forces)
+    measure_rows: Sequence[Any] = ()
+    day_rows: Sequence[Any] = ()
+    if p.measures:
+        statement = reading.measure_statement(p, indicator_rollup.name)
+        measure_rows = conn.execute(statement, params).tuples().all()
+    if p.day_measures:
+        statement = reading.day_statement(p, indicator_rollup_days.name)
+        day_rows = conn.execute(statement, params).tuples().all()
+    return reading.assemble(query, p, forces, measure_rows, day_rows)

@@ -1,0 +1,1 @@
+"""Indicator engine tests: reference agreement, rollup maintenance, as-at, quality."""
