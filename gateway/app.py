@@ -30,17 +30,32 @@ from auth.ratelimit import InMemoryBucketStore
 from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import problem_response
 from gateway import audit_log
-from gateway.audit import AuditSettings, Outcome, open_trail
+from gateway.audit import (
+    AuditEvent,
+    AuditSettings,
+    Disclosure,
+    Outcome,
+    Purpose,
+    RequestContext,
+    open_trail,
+    parse_purpose,
+)
 from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import ForcesConfigError, load_forces_config
+from gateway.graphql import ErrorCode, Limits, graphql_routes
+from gateway.graphql.records import OperationRecord
+from gateway.graphql_context import GatewayContext
 from gateway.indicators.federation import FanOut
-from gateway.indicators.service import IndicatorService
+from gateway.indicators.service import IndicatorService, TableQueryError
 from gateway.indicators.sources import CachedLocalSource, RemoteFactory, build_sources
 from gateway.problems import problem
 from gateway.routes import exports, federation, meta, submissions
 from gateway.services import Services
 from gateway.settings import Settings
 from schema import codelists
+from schema.errors import CatalogueError, PeriodError
+from schema.graphql.build import build_schema
+from schema.graphql.query import BadArgumentError
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +129,24 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     built.extras["indicators"] = indicators
     if "audit" not in built.extras:
         built.extras["audit"] = open_trail(AuditSettings.from_settings(settings))
+    graphql = graphql_routes(
+        build_schema(),
+        lambda request: GatewayContext(request=request, services=built),
+        limits=Limits(max_page_size=100, list_sizes={"IndicatorTable.cells": 817}),
+        on_operation=lambda record: _audit_operation(built, record),
+        expected_errors={
+            BadArgumentError: ErrorCode.BAD_REQUEST,
+            PeriodError: ErrorCode.BAD_REQUEST,
+            CatalogueError: ErrorCode.BAD_REQUEST,
+            TableQueryError: ErrorCode.BAD_REQUEST,
+        },
+    )
     if settings.node_force is not None:
         # A force node: that force's push path and the federation endpoint, nothing else.
         built.extras["node_source"] = CachedLocalSource(built.engine)
         routes = [*meta.routes, *auth.routes, *submissions.routes, *federation.routes]
     else:
-        routes = [*meta.routes, *auth.routes, *submissions.routes, *exports.routes]
+        routes = [*meta.routes, *auth.routes, *submissions.routes, *exports.routes, *graphql]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -207,3 +234,27 @@ def _audit_denial(request: HTTPConnection, reason: str) -> None:
     audit_log.standalone(
         request, audit_log.event(request, "auth:access:denied", Outcome.DENIED, reason=reason)
     )
+
+
+def _audit_operation(services: Services, record: OperationRecord) -> None:
+    """One audit event per GraphQL request, allowed, denied or failed (written before the
+    response leaves: if it cannot be written, the client gets an error, not the data)."""
+    principal = record.principal
+    audit_event = AuditEvent(
+        action="indicators:query" if record.operation_type != "mutation" else "graphql:mutation",
+        outcome=Outcome(record.outcome.value),
+        actor=audit_log.actor_of(principal),
+        scopes=tuple(sorted(principal.scopes)) if principal else (),
+        purpose=_purpose_or_none(record.purpose, services.settings.purposes),
+        operation=record.operation_name,
+        query_sha256=record.query_sha256,
+        disclosure=Disclosure(response_sha256=record.response_sha256),
+        request=RequestContext(request_id=record.request_id),
+        reason=record.error_codes[0].lower() if record.error_codes else None,
+    )
+    services.extras["audit"].append_standalone(services.engine, audit_event)
+
+
+def _purpose_or_none(header: str | None, allowed: tuple[str, ...]) -> Purpose | None:
+    parsed = parse_purpose(header, allowed)
+    return parsed if isinstance(parsed, Purpose) else None

@@ -18,13 +18,29 @@ from auth.errors import MissingTokenError
 from auth.guard import current_principal, require
 from auth.policy import Action, sees_exact
 from auth.principal import Principal
+from gateway.audit import Purpose, parse_purpose
 from gateway.indicators.service import IndicatorService, Viewer
 from gateway.services import Services
 from schema.graphql.context import Caller
+from schema.graphql.query import BadArgumentError
 from schema.periods import Period
 from schema.tables import IndicatorTable, TableQuery
 
 PAGE_CURSOR_SEPARATOR = "|"
+# Reading indicator data or the audit trail needs a declared purpose (Soteria-Purpose).
+PURPOSE_ACTIONS = frozenset({Action.READ_INDICATORS.value, Action.READ_AUDIT.value})
+PURPOSE_HEADER = "soteria-purpose"
+
+
+def declared_purpose(request: Request, allowed: tuple[str, ...]) -> Purpose:
+    """The request's declared purpose, or ``BadArgumentError`` saying how to declare one."""
+    parsed = parse_purpose(request.headers.get(PURPOSE_HEADER), allowed)
+    if isinstance(parsed, Purpose):
+        return parsed
+    raise BadArgumentError(
+        f"{parsed} Declare why you are reading this data in the Soteria-Purpose header: "
+        f"one of {', '.join(allowed)}, optionally followed by '; ' and free text."
+    )
 
 
 @dataclass
@@ -149,6 +165,8 @@ class GatewayContext:
 
     def authorize(self, action: str, force: str | None = None) -> None:
         require(self.request, Action(action), force)
+        if action in PURPOSE_ACTIONS:
+            declared_purpose(self.request, self.services.settings.purposes)
 
     def caller(self) -> Caller:
         p = self._principal()

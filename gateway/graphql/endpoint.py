@@ -165,9 +165,16 @@ def graphql_routes(
     *,
     limits: Limits = Limits(),  # noqa: B008 - frozen, so one shared default is safe
     on_operation: OperationHook | None = None,
+    expected_errors: ExpectedErrors | None = None,
 ) -> list[BaseRoute]:
     """``/graphql`` (GET, POST, and GraphiQL for browsers) and ``/graphiql/{name}``."""
-    endpoint = GraphQLEndpoint(schema, context_factory, limits=limits, on_operation=on_operation)
+    endpoint = GraphQLEndpoint(
+        schema,
+        context_factory,
+        limits=limits,
+        on_operation=on_operation,
+        expected_errors=expected_errors,
+    )
     return endpoint.routes()
 
 

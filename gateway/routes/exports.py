@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +19,9 @@ from starlette.routing import Route
 
 from auth.guard import require
 from auth.policy import Action, sees_exact
+from gateway import audit_log
+from gateway.audit import Disclosure, Outcome
+from gateway.graphql_context import declared_purpose
 from gateway.indicators.service import IndicatorService, TableQueryError, Viewer
 from gateway.problems import problem
 from gateway.services import services_of
@@ -77,6 +81,15 @@ def render_csv(table: IndicatorTable) -> str:
 
 async def indicators_csv(request: Request) -> Response:
     principal = require(request, Action.READ_INDICATORS)
+    services = services_of(request)
+    try:
+        purpose = declared_purpose(request, services.settings.purposes)
+    except BadArgumentError as exc:
+        audit_log.standalone(
+            request,
+            audit_log.event(request, "indicators:export", Outcome.ERROR, reason="purpose_required"),
+        )
+        return problem(400, "purpose_required", str(exc))
     params = request.query_params
     try:
         as_at = params.get("asAt")
@@ -98,15 +111,33 @@ async def indicators_csv(request: Request) -> Response:
             f"Invalid arguments: {exc}. Required: granularity (MONTH, QUARTER, "
             "FINANCIAL_YEAR, ROLLING_YEAR), from and to (YYYY-MM-DD).",
         )
-    service: IndicatorService = services_of(request).extras["indicators"]
+    service: IndicatorService = services.extras["indicators"]
     viewer = Viewer(own_force=principal.force, exact_everything=sees_exact(principal, None))
     try:
         table = await run_in_threadpool(service.table, query, viewer)
     except TableQueryError as exc:
         return problem(400, "bad_request", str(exc))
     missing = ",".join(f"{m.force}={m.reason}" for m in table.coverage.missing)
+    body = render_csv(table).encode("utf-8")
+    audit_log.standalone(
+        request,
+        audit_log.event(
+            request,
+            "indicators:export",
+            Outcome.ALLOWED,
+            purpose=purpose,
+            forces=table.coverage.included,
+            periods=sorted({c.period.label for c in table.cells}),
+            disclosure=Disclosure(
+                rows=len(table.cells),
+                cells=len(table.cells),
+                suppressed_cells=table.suppressed_cells,
+                response_sha256=hashlib.sha256(body).hexdigest(),
+            ),
+        ),
+    )
     return Response(
-        render_csv(table).encode("utf-8"),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="soteria-indicators.csv"',
