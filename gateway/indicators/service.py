@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from adapters.indicators.quality import DataQuality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
+from adapters.indicators.wire import SourceAnswer
 from gateway.indicators.federation import Failure, FanOut
-from gateway.indicators.sources import SourceAnswer, SourceRegistry
+from gateway.indicators.sources import SourceRegistry
 from gateway.indicators.table import build_table, total_specs
 from schema import codelists
 from schema.indicators.catalogue import CATALOGUE

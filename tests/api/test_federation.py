@@ -64,13 +64,13 @@ def node(tmp_path: Path) -> Iterator[TestClient]:
         settings, services=Services(settings=settings, engine=engine, forces=ForcesConfig())
     )
     with TestClient(app, base_url=NODE_URL) as client:
-        client.app_state = {"engine": engine}  # type: ignore[attr-defined]
+        client.app_state = {"engine": engine}
         yield client
     engine.dispose()
 
 
 def _node_client(node: TestClient, scopes: str, force: str | None) -> tuple[str, str]:
-    engine: Engine = node.app_state["engine"]  # type: ignore[attr-defined]
+    engine: Engine = node.app_state["engine"]
     with Session(engine) as session:
         new = create_client(session, name="t", scopes=scopes.split(), force=force)
         session.commit()

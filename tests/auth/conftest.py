@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_testkit import FakeClock, Harness, TokenForge, make_harness
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from auth.models import metadata
+from tests.auth.auth_testkit import FakeClock, Harness, TokenForge, make_harness
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -7,7 +7,6 @@ import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from auth_testkit import FORCE_A, force_exists
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwk
 from joserfc.errors import SecurityWarning
@@ -19,6 +18,7 @@ from auth.clients import create_client, disable_client, get_client, list_clients
 from auth.errors import ClientRegistrationError, UnknownClientError
 from auth.models import Client, metadata
 from auth.scopes import Scope
+from tests.auth.auth_testkit import FORCE_A, force_exists
 
 
 def _short_rsa_public_key() -> dict[str, object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_testkit import AUDIENCE, ISSUER, Harness, make_settings
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc import jwk
 
@@ -19,6 +18,7 @@ from auth.errors import (
 from auth.responses import problem_response, www_authenticate
 from auth.scopes import Scope, UnknownScopeError, format_scopes, parse_scopes
 from auth.settings import AuthSettings, ExternalIssuer, RateLimit
+from tests.auth.auth_testkit import AUDIENCE, ISSUER, Harness, make_settings
 
 
 @pytest.mark.parametrize(

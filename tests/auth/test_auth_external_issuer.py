@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_testkit import (
+from joserfc import jwk, jwt
+from sqlalchemy.orm import Session, sessionmaker
+
+from auth.errors import JWKSFetchError, TokenFault
+from auth.external import parse_jwks
+from auth.scopes import Scope
+from auth.settings import ExternalIssuer
+from tests.auth.auth_testkit import (
     FORCE_A,
     FORCE_B,
     FakeClock,
@@ -18,13 +25,6 @@ from auth_testkit import (
     make_harness,
     make_settings,
 )
-from joserfc import jwk, jwt
-from sqlalchemy.orm import Session, sessionmaker
-
-from auth.errors import JWKSFetchError, TokenFault
-from auth.external import parse_jwks
-from auth.scopes import Scope
-from auth.settings import ExternalIssuer
 
 IDP = "https://login.idp.test/tenant/v2.0"
 IDP_AUDIENCE = "api://soteria"

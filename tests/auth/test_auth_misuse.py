@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from auth_testkit import (
+from joserfc import jwk
+from sqlalchemy.orm import Session, sessionmaker
+
+from auth.clients import disable_client
+from auth.errors import TokenFault
+from auth.policy import Action
+from tests.auth.auth_testkit import (
     FORCE_A,
     FORCE_B,
     SECRET_DATA,
@@ -22,12 +28,6 @@ from auth_testkit import (
     make_harness,
     unsigned,
 )
-from joserfc import jwk
-from sqlalchemy.orm import Session, sessionmaker
-
-from auth.clients import disable_client
-from auth.errors import TokenFault
-from auth.policy import Action
 
 REALM = 'Bearer realm="soteria"'
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from auth_testkit import ACTION_ROUTES, FORCE_A, FORCE_B, SECRET_DATA, Harness
 from hypothesis import given
 from hypothesis import strategies as st
 
 from auth.policy import POLICY, Action, Decision, DenyReason, ForceBinding, authorize, sees_exact
 from auth.principal import Principal
 from auth.scopes import Scope
+from tests.auth.auth_testkit import ACTION_ROUTES, FORCE_A, FORCE_B, SECRET_DATA, Harness
 
 
 def principal(scopes: frozenset[Scope], force: str | None = None) -> Principal:

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from auth_testkit import FakeClock, Harness, make_harness, make_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +13,7 @@ from auth.kek import generate_kek
 from auth.ratelimit import BucketStore, InMemoryBucketStore, RateLimiter
 from auth.ratelimit_sql import SqlBucketStore
 from auth.settings import RateLimit
+from tests.auth.auth_testkit import FakeClock, Harness, make_harness, make_settings
 
 StoreFactory = Callable[[Engine], BucketStore]
 STORES: dict[str, StoreFactory] = {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from auth_testkit import FORCE_A, Harness, TokenForge
 from sqlalchemy import func, select
 
 from auth.models import RevokedToken
 from auth.revocation import purge_expired
+from tests.auth.auth_testkit import FORCE_A, Harness, TokenForge
 
 
 def _client_with_token(

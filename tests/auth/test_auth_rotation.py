@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from auth_testkit import Harness, TokenForge
 from joserfc import jws
 
 from auth.errors import TokenFault
 from auth.keycache import KeyCache
 from auth.models import SigningKey
 from auth.signing_keys import published_jwks, purge_retired_keys, rotate_signing_key
+from tests.auth.auth_testkit import Harness, TokenForge
 
 
 def _kid(token: str) -> str:

@@ -7,11 +7,19 @@ import warnings
 from typing import Any
 
 import pytest
-from auth_testkit import AUDIENCE, FORCE_A, ISSUER, Harness, build_app, hmac_signed, live_server
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from joserfc import jwk, jwt
 
 from auth.clients import disable_client
+from tests.auth.auth_testkit import (
+    AUDIENCE,
+    FORCE_A,
+    ISSUER,
+    Harness,
+    build_app,
+    hmac_signed,
+    live_server,
+)
 
 with warnings.catch_warnings():
     # authlib warns that it prefers the httpx2 package when only httpx is installed.
