@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean deploy-check docs-check migrations-check
+.PHONY: install demo test lint typecheck contracts unit test-sqlite test-postgres bench reliability lock clean deploy-check docs-check migrations-check conformance
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench: install
 
 reliability: install
 	$(BIN)/python -m benchmarks.reliability
+
+# GraphQL-over-HTTP audits (npm graphql-http) and GraphiQL in headless Chromium, against a
+# live demo server on 127.0.0.1 that the script starts and stops.
+conformance: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	bash conformance/live.sh
 
 deploy-check: install
 	bash deploy/check.sh
