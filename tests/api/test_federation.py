@@ -128,7 +128,7 @@ def _table(api: Api, token: str) -> tuple[list[dict[str, str]], str]:
             "indicators": "recorded_offences",
             "forces": "kent,essex",
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", "Soteria-Purpose": "data-quality"},
     )
     assert response.status_code == 200, response.text
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
