@@ -39,3 +39,23 @@ def test_refused_access_is_audited_with_its_reason(api: Api, engine: Engine) -> 
     events = _events(engine)
     assert ("auth:access:denied", "denied", (), essex.client_id, None) in events
     assert ("auth:access:denied", "denied", (), None, None) in events
+
+
+def test_reading_indicators_without_a_declared_purpose_is_refused(api: Api) -> None:
+    analyst = api.client("indicators:read")
+    params = {"granularity": "MONTH", "from": "2024-05-01", "to": "2024-05-01"}
+    refused = api.http.get("/v1/indicators.csv", params=params, headers=analyst.headers)
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "purpose_required"
+    unknown = api.http.get(
+        "/v1/indicators.csv",
+        params=params,
+        headers={**analyst.headers, "Soteria-Purpose": "curiosity"},
+    )
+    assert unknown.status_code == 400
+    allowed = api.http.get(
+        "/v1/indicators.csv",
+        params=params,
+        headers={**analyst.headers, "Soteria-Purpose": "research; RQ-17"},
+    )
+    assert allowed.status_code == 200
