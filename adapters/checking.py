@@ -7,10 +7,11 @@ errors and not validated further; every other row goes through the record valida
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from adapters.errors import FormatError
+from adapters.formats.standard_csv import CsvParsed
 from schema.record import Record
 from schema.validation import Issue, RecordValidator, check_columns
 
@@ -37,10 +38,21 @@ def _format_issue(row: int, problem: FormatError) -> Issue:
 def checked_rows(
     parsed: ParsedInput, today: dt.date
 ) -> Iterator[tuple[int, Record | None, list[Issue]]]:
-    """(row number, record or None, issues) for every data row, in order."""
+    """(row number, record or None, issues) for every data row, in order.
+
+    A CSV body's clean rows are validated as lists (``CsvParsed.as_lists``): the same
+    records and issues, without a dict per row.
+    """
     validator = RecordValidator(today=today, header=parsed.header)
-    validate = validator.validate
-    for number, raw in parsed:
+    validate, validate_list = validator.validate, validator.validate_list
+    rows: Iterable[tuple[int, RawRow | list[str]]] = parsed
+    if isinstance(parsed, CsvParsed) and validator.takes_lists:
+        rows = parsed.as_lists()
+    for number, raw in rows:
+        if isinstance(raw, list):
+            record, issues = validate_list(number, raw)
+            yield number, record, issues
+            continue
         problems = getattr(raw, "problems", ())
         if problems:
             yield number, None, [_format_issue(number, p) for p in problems]

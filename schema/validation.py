@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from schema import codelists
 from schema.record import (
@@ -180,6 +180,16 @@ class _EmptyError(Exception):
 Converter = Callable[[str], RecordValue]
 
 
+class _FieldConverter(NamedTuple):
+    """A field's converter, and what lets the generated validator skip calling it."""
+
+    convert: Converter
+    # Text converted before, to its value: one dict hit instead of a call (codes repeat).
+    known: Mapping[str, RecordValue] | None = None
+    # ``fullmatch`` of text that is its own value (references): no call when it matches.
+    pattern: Callable[[str], object] | None = None
+
+
 def normalise_offence_code(value: str) -> str:
     return value.strip().upper().lstrip("0")
 
@@ -196,7 +206,7 @@ def _stripped(value: str) -> str:
     return text
 
 
-def _ref(spec: FieldSpec) -> Converter:
+def _ref(spec: FieldSpec) -> _FieldConverter:
     match = _REF_RE.fullmatch
 
     def convert(value: str) -> RecordValue:
@@ -213,14 +223,14 @@ def _ref(spec: FieldSpec) -> Converter:
             Code.INVALID_REF, f"{spec.name} may contain only A-Z a-z 0-9 . _ : / -."
         )
 
-    return convert
+    return _FieldConverter(convert, pattern=match)
 
 
 def _lookup(
     table: dict[str, RecordValue],
     normalise: Callable[[str], str | None],
     fail: Callable[[str], _InvalidError],
-) -> Converter:
+) -> _FieldConverter:
     """A converter that is one dict hit for values seen before (codes repeat endlessly)."""
 
     def convert(value: str) -> RecordValue:
@@ -234,10 +244,10 @@ def _lookup(
         table[value] = normal
         return normal
 
-    return convert
+    return _FieldConverter(convert, known=table)
 
 
-def _offence_code(spec: FieldSpec) -> Converter:
+def _offence_code(spec: FieldSpec) -> _FieldConverter:
     table: dict[str, RecordValue] = {c: c for c in codelists.offence_codes_by_code()}
     return _lookup(
         table,
@@ -248,7 +258,7 @@ def _offence_code(spec: FieldSpec) -> Converter:
     )
 
 
-def _outcome_type(spec: FieldSpec) -> Converter:
+def _outcome_type(spec: FieldSpec) -> _FieldConverter:
     table: dict[str, RecordValue] = {c: c for c in codelists.outcome_types_by_code()}
     table["0"] = None
     return _lookup(
@@ -258,7 +268,7 @@ def _outcome_type(spec: FieldSpec) -> Converter:
     )
 
 
-def _choice(spec: FieldSpec) -> Converter:
+def _choice(spec: FieldSpec) -> _FieldConverter:
     table: dict[str, RecordValue] = {c: c for c in spec.choices}
     listed = ", ".join(spec.choices)
     return _lookup(
@@ -268,7 +278,7 @@ def _choice(spec: FieldSpec) -> Converter:
     )
 
 
-def _boolean(spec: FieldSpec) -> Converter:
+def _boolean(spec: FieldSpec) -> _FieldConverter:
     table: dict[str, RecordValue] = {"true": True, "false": False}
     return _lookup(
         table,
@@ -284,7 +294,7 @@ _DATE_CACHE: dict[str, dt.date] = {}
 _DATE_CACHE_MAX: Final = 100_000
 
 
-def _date(spec: FieldSpec) -> Converter:
+def _date(spec: FieldSpec) -> _FieldConverter:
     cache = _DATE_CACHE
 
     def convert(value: str) -> RecordValue:
@@ -305,28 +315,32 @@ def _date(spec: FieldSpec) -> Converter:
             cache[value] = parsed
         return parsed
 
-    return convert
+    return _FieldConverter(convert, known=cache)
 
 
-def _datetime(spec: FieldSpec) -> Converter:
+def _datetime(spec: FieldSpec) -> _FieldConverter:
+    parse, utc = dt.datetime.fromisoformat, dt.UTC
+
     def convert(value: str) -> RecordValue:
-        text = _stripped(value)
         try:
-            parsed = dt.datetime.fromisoformat(text)
+            parsed = parse(value)  # text without surrounding white space: no strip needed
         except ValueError:
-            raise _InvalidError(
-                Code.INVALID_DATETIME, f"{spec.name} '{value}' is not an ISO 8601 date-time."
-            ) from None
+            try:
+                parsed = parse(_stripped(value))
+            except ValueError:
+                raise _InvalidError(
+                    Code.INVALID_DATETIME, f"{spec.name} '{value}' is not an ISO 8601 date-time."
+                ) from None
         if parsed.tzinfo is None:
             raise _InvalidError(
                 Code.INVALID_DATETIME, f"{spec.name} '{value}' has no UTC offset (e.g. +00:00)."
             )
-        return parsed.astimezone(dt.UTC)
+        return parsed.astimezone(utc)
 
-    return convert
+    return _FieldConverter(convert)
 
 
-_CONVERTERS: Final[dict[Kind, Callable[[FieldSpec], Converter]]] = {
+_CONVERTERS: Final[dict[Kind, Callable[[FieldSpec], _FieldConverter]]] = {
     Kind.REF: _ref,
     Kind.OFFENCE_CODE: _offence_code,
     Kind.OUTCOME_TYPE: _outcome_type,
@@ -391,55 +405,150 @@ _CRIME_REF = _I["crime_ref"]
 _DATE_POSITIONS: Final = tuple(i for i, f in enumerate(FIELDS) if f.kind is Kind.DATE)
 
 
-def _compile_converter(
-    plan: tuple[tuple[str, bool, str | None, Converter], ...],
-) -> Callable[[int, Mapping[str, str | None]], tuple[list[RecordValue], list[Issue]]]:
-    """Straight-line code for the per-field loop, generated from ``FIELDS``.
+# Offence code -> the age bands that contradict it (the warning ``_cross_field`` gives).
+_CONTRADICTING_BANDS: Final = {
+    code: frozenset(band for band in AGE_BAND_RANGES if _age_contradiction(code, band))
+    for code in OFFENCE_AGE_RANGES
+}
+_NO_BANDS: Final = frozenset[str]()
 
-    Ingestion validates every row of every push: unrolling the loop (no per-field tuple
-    unpacking, one local per field) halves its cost. The generated source is the same
-    logic as the loop it replaces, per field: absent or blank -> required error or the
-    default; otherwise the field's converter, whose refusal becomes an issue.
-    """
-    lines = ["def convert(row, raw):", "    get = raw.get", "    issues = []"]
-    names = []
-    for i, (name, required, _default, _convert) in enumerate(plan):
-        missing = (
-            f"issues.append(Issue(row, {name!r}, Code.REQUIRED, {name + ' is required.'!r}))"
-            if required
-            else "pass"
-        )
-        lines += [
-            f"    t = get({name!r})",
-            f"    v{i} = default_{i}",
-            "    if t:",
-            "        try:",
-            f"            v{i} = convert_{i}(t)",
-            "        except _InvalidError as e:",
-            f"            v{i} = None",
-            f"            issues.append(Issue(row, {name!r}, e.code, e.message))",
-            "        except _EmptyError:",
-            f"            {missing}",
-            "    else:",
-            f"        {missing}",
+RowValidator = Callable[[int, object], tuple[Record | None, list[Issue]]]
+
+
+def _field_source(i: int, name: str, required: bool, field: _FieldConverter) -> list[str]:
+    """The generated lines that convert field ``i`` from the text ``t`` into ``v{i}``."""
+    missing = (
+        f"issues.append(Issue(row, {name!r}, Code.REQUIRED, {name + ' is required.'!r}))"
+        if required
+        else "pass"
+    )
+    if field.known is not None:
+        body = [
+            "            try:",
+            f"                v{i} = known_{i}[t]",
+            "            except KeyError:",
+            f"                v{i} = convert_{i}(t)",
         ]
+    elif field.pattern is not None:
+        body = [f"            v{i} = t if match_{i}(t) is not None else convert_{i}(t)"]
+    else:
+        body = [f"            v{i} = convert_{i}(t)"]
+    return [
+        "    if t:",
+        "        try:",
+        *body,
+        "        except _InvalidError as e:",
+        f"            v{i} = None",
+        f"            issues.append(Issue(row, {name!r}, e.code, e.message))",
+        "        except _EmptyError:",
+        f"            v{i} = default_{i}",
+        f"            {missing}",
+        "    else:",
+        f"        v{i} = default_{i}",
+        f"        {missing}",
+    ]
+
+
+def _clean_row_test() -> str:
+    """A condition on ``v0``... that holds exactly when ``_cross_field`` would add no issue.
+
+    Only used for a row whose fields all converted without an issue (so the conditions
+    that depend on earlier issues cannot apply); the duplicate check is made separately.
+    """
+    v = [f"v{i}" for i in range(len(FIELDS))]
+    recorded = v[_RECORDED]
+    terms = [f"({recorded} is None or earliest <= {recorded} <= today)"]
+    terms += [f"({v[i]} is None or {v[i]} <= today)" for i in _DATE_POSITIONS if i != _RECORDED]
+    for earlier, later, _field, _message in _DATE_ORDER_RULES:
+        a, b = v[_I[earlier]], v[_I[later]]
+        terms.append(f"({a} is None or {b} is None or {a} <= {b})")
+    outcome, outcome_date = v[_OUTCOME], v[_OUTCOME_DATE]
+    terms.append(f"(({outcome} is None) is ({outcome_date} is None))")
+    terms.append(f"({v[_RETURNED]} is None or {v[_SEIZED]} is not None)")
+    reported = v[_REPORTED]
+    terms.append(f"({reported} is None or {recorded} is None or {reported} <= {recorded})")
+    band = v[_AGE_BAND]
+    terms.append(f"({band} is None or {band} not in contradicting.get({v[_OFFENCE]}, no_bands))")
+    return " and ".join(terms)
+
+
+def _compile_validator(
+    plan: tuple[tuple[str, bool, str | None, _FieldConverter], ...],
+    *,
+    today: dt.date,
+    seen: dict[str, int],
+    finish: Callable[
+        [int, object, list[RecordValue], list[Issue]], tuple[Record | None, list[Issue]]
+    ],
+    reported: frozenset[str] | None,
+    positions: Sequence[int | None] | None = None,
+) -> RowValidator:
+    """Straight-line code validating one row, generated from ``FIELDS``.
+
+    Ingestion validates every row of every push, so the per-field loop is unrolled (one
+    local per field, no per-field tuple unpacking), a value converted before is one dict
+    hit, and a clean row -- no issue in any field, no cross-field rule broken, not a
+    duplicate -- returns straight from here. Any other row goes to ``finish`` with its
+    values and issues, which runs the plain rules (``RecordValidator._finish``), so the
+    issues and their order are exactly the rules', whichever path a row takes.
+
+    Rows are dicts (``raw.get(name)``) or, with ``positions`` (each field's column in the
+    header, None if absent), lists in header order; then ``reported`` is None, since a
+    list cannot hold a column its header does not name.
+    """
+    lines = ["def validate(row, raw):"]
+    if positions is None:
+        lines.append("    get = raw.get")
+    lines.append("    issues = []")
+    names = []
+    for i, (name, required, _default, field) in enumerate(plan):
+        if positions is None:
+            lines.append(f"    t = get({name!r})")
+        elif positions[i] is None:
+            lines.append("    t = None")
+        else:
+            lines.append(f"    t = raw[{positions[i]}]")
+        lines += _field_source(i, name, required, field)
         names.append(f"v{i}")
-    lines.append(f"    return [{', '.join(names)}], issues")
+    values = ", ".join(names)
+    clean = "not issues" if reported is None else "not issues and reported_superset(raw)"
+    crime_ref = names[_CRIME_REF]
+    lines += [
+        f"    if {clean} and {_clean_row_test()}:",
+        f"        if {crime_ref} is None or seen({crime_ref}, row) == row:",
+        f"            return ({values},), issues",
+        f"    return finish(row, raw, [{values}], issues)",
+    ]
     namespace: dict[str, object] = {
         "Issue": Issue,
         "Code": Code,
         "_InvalidError": _InvalidError,
         "_EmptyError": _EmptyError,
+        "today": today,
+        "earliest": EARLIEST_RECORDED_DATE,
+        "contradicting": _CONTRADICTING_BANDS,
+        "no_bands": _NO_BANDS,
+        "seen": seen.setdefault,
+        "finish": finish,
+        "reported_superset": reported.issuperset if reported is not None else None,
     }
-    for i, (_name, _required, default, convert) in enumerate(plan):
-        namespace[f"convert_{i}"] = convert
+    for i, (_name, _required, default, field) in enumerate(plan):
+        namespace[f"convert_{i}"] = field.convert
+        namespace[f"known_{i}"] = field.known
+        namespace[f"match_{i}"] = field.pattern
         namespace[f"default_{i}"] = default
     exec(compile("\n".join(lines), "<record-validator>", "exec"), namespace)  # noqa: S102
-    return namespace["convert"]  # type: ignore[return-value]
+    return namespace["validate"]  # type: ignore[return-value]
 
 
 class RecordValidator:
-    """Validates the rows of one submission (it remembers crime_refs to catch duplicates)."""
+    """Validates the rows of one submission (it remembers crime_refs to catch duplicates).
+
+    ``validate`` takes a row as a mapping of column name to text; ``validate_list`` (when
+    ``takes_lists``) a row as a list of texts in the order of the ``header`` given here,
+    which spares a format that reads lists (CSV) building a dict per row. Both give the
+    same record and issues for the same row.
+    """
 
     def __init__(self, *, today: dt.date, header: Sequence[str] = ()) -> None:
         self.today = today
@@ -454,14 +563,44 @@ class RecordValidator:
         self._date_rules = tuple(
             (_I[a], _I[b], field, message) for a, b, field, message in _DATE_ORDER_RULES
         )
-        self._convert = _compile_converter(self._plan)
+        self._validate = _compile_validator(
+            self._plan,
+            today=today,
+            seen=self._seen_refs,
+            finish=self._finish,
+            reported=self._reported,
+        )
+        columns = list(header)
+        self.takes_lists = bool(columns) and len(set(columns)) == len(columns)
+        self._validate_list: RowValidator | None = None
+        if self.takes_lists:
+            positions = [columns.index(n) if n in columns else None for n in FIELD_NAMES]
+            self._validate_list = _compile_validator(
+                self._plan,
+                today=today,
+                seen=self._seen_refs,
+                finish=self._finish,
+                reported=None,
+                positions=positions,
+            )
 
     def validate(
         self, row: int, raw: Mapping[str, str | None]
     ) -> tuple[Record | None, list[Issue]]:
         """Typed record (None if any error) and every issue found in this row."""
-        values, issues = self._convert(row, raw)
-        if not self._reported.issuperset(raw):
+        return self._validate(row, raw)
+
+    def validate_list(self, row: int, values: Sequence[str]) -> tuple[Record | None, list[Issue]]:
+        """``validate`` for a row given as its texts in header order (needs ``takes_lists``)."""
+        if self._validate_list is None:
+            raise ValueError("this validator was given no header, or one with a repeated name")
+        return self._validate_list(row, values)
+
+    def _finish(
+        self, row: int, raw: object, values: list[RecordValue], issues: list[Issue]
+    ) -> tuple[Record | None, list[Issue]]:
+        """The rules, in order, for a row that is not plainly clean (see _compile_validator)."""
+        if isinstance(raw, Mapping) and not self._reported.issuperset(raw):
             issues.extend(
                 Issue(
                     row, key, Code.UNKNOWN_COLUMN, f"'{key}' is not a field of Record Standard v1."

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, compress
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal, overload
 
 from adapters.errors import FormatError
 from adapters.formats.base import (
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from _csv import Reader
 
 NAME: Final = "standard-csv"
+
+ListRow = tuple[int, RawRow | list[str]]  # a data row as ``CsvParsed.as_lists`` gives it
 
 # str.splitlines also breaks at these; the csv module does not, so text holding any of them
 # is split with the slower regular expression instead. (Eight ``in`` tests are some fifty
@@ -141,7 +143,32 @@ class CsvReader:
             raise FormatError("no_header", "the body holds only blank lines: no header")
         if first is None:
             raise FormatError("header_only", "the body holds a header but no data rows")
-        return Parsed(self.name, header, run.rows(first))
+        return CsvParsed(self.name, header, run, first)
+
+
+class CsvParsed(Parsed):
+    """A parsed CSV body, whose rows can also be had as lists (``as_lists``).
+
+    Iterating gives ``RawRow`` dicts, like every format. ``as_lists()`` gives the same rows
+    with each clean row as the list of its values in header order (``""`` where a dict
+    would hold ``None``), which spares building a dict per row when the reader can take
+    lists (``adapters.checking``). A row with its own problems, or read the careful way
+    (a quoted line break, blank fields, an oversized line), is still a ``RawRow``. Use one
+    or the other: the body is read once.
+    """
+
+    __slots__ = ("_lists",)
+
+    def __init__(self, format_name: str, header: tuple[str, ...], run: _Run, first: RawRow):
+        super().__init__(format_name, header, run.rows(first))
+        self._lists = run.rows(first, lists=True)
+
+    def as_lists(self) -> Iterator[ListRow]:
+        return self._lists
+
+    def close(self) -> None:
+        self._lists.close()
+        super().close()
 
 
 class _Run:
@@ -212,8 +239,15 @@ class _Run:
             )
         return row
 
-    def rows(self, first: RawRow) -> Iterator[NumberedRow]:
+    @overload
+    def rows(self, first: RawRow) -> Generator[NumberedRow]: ...
+    @overload
+    def rows(self, first: RawRow, *, lists: Literal[True]) -> Generator[ListRow]: ...
+
+    def rows(self, first: RawRow, *, lists: bool = False) -> Generator[ListRow]:
+        """The numbered rows from ``first`` on; clean rows as lists if ``lists``."""
         reader, feed, names, template = self.reader, self.feed, self.names, self.template
+        row: RawRow | list[str] | None
         width = len(names)
         self.number = number = 1
         yield number, first
@@ -228,6 +262,9 @@ class _Run:
                     row = self.convert(values, start)
                     if row is None:
                         continue
+                elif lists:
+                    prev = line
+                    row = values
                 else:
                     prev = line
                     row = RawRow(template)

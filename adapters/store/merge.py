@@ -4,6 +4,11 @@ Each staged row is classified once (``action``): NULL = new crime_ref (insert), 
 ``unchanged`` (every field equal) or ``stale`` (its ``updated_at`` is older than the stored
 one: not applied). Replaced versions are copied to ``record_versions`` before the update, so
 no version is ever lost.
+
+Cost: ``apply`` runs only the statements that have rows to write (a push of new rows is one
+``INSERT ... SELECT``, an all-unchanged push writes nothing), and writes in ``crime_ref``
+order, so the primary key grows at its right edge instead of splitting pages all over
+(index upkeep, not the row data, is what bounds a large push).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ _KEEP_VERSIONS_SQL: Final = f"""
         r.submission_id, r.valid_from, :now, :submission
     FROM records AS r JOIN {STAGE} AS s ON r.crime_ref = s.crime_ref
     WHERE r.force_code = :force AND s.action = 'update'
+    ORDER BY r.crime_ref
 """
 
 _UPDATE_SQL: Final = f"""
@@ -66,6 +72,7 @@ _INSERT_SQL: Final = f"""
     INSERT INTO records (force_code, crime_ref, {_FIELDS_SQL}, version, submission_id, valid_from)
     SELECT :force, s.crime_ref, {_S_FIELDS_SQL}, 1, :submission, :now
     FROM {STAGE} AS s WHERE s.action IS NULL
+    ORDER BY s.crime_ref
 """
 
 
@@ -81,15 +88,46 @@ class MergeCounts:
     def changed(self) -> int:
         return self.inserted + self.updated
 
+    def plus(self, later: MergeCounts) -> MergeCounts:
+        """The counts of two batches of one submission, ``later`` staged after this one."""
+        return MergeCounts(
+            inserted=self.inserted + later.inserted,
+            updated=self.updated + later.updated,
+            unchanged=self.unchanged + later.unchanged,
+            stale=self.stale + later.stale,
+            stale_rows=(self.stale_rows + later.stale_rows)[:_STALE_ROWS_KEPT],
+        )
 
-def classify(conn: Connection, force: str) -> None:
+
+NO_COUNTS: Final = MergeCounts(0, 0, 0, 0, ())
+_STALE_ROWS_KEPT: Final = 1000
+
+
+def classify(conn: Connection, force: str) -> MergeCounts:
+    """Set every staged row's ``action``; the counts are those ``apply`` will then write."""
     conn.execute(text(_classify_sql(conn.dialect.name)), {"force": force})
+    return counts(conn)
 
 
-def apply(conn: Connection, *, force: str, submission_id: str, now: dt.datetime) -> None:
-    """Keep replaced versions, update changed rows, insert new ones (after ``classify``)."""
+def apply(
+    conn: Connection,
+    *,
+    force: str,
+    submission_id: str,
+    now: dt.datetime,
+    classified: MergeCounts | None = None,
+) -> None:
+    """Keep replaced versions, update changed rows, insert new ones (after ``classify``).
+
+    Given ``classify``'s counts, statements with nothing to write are not run.
+    """
     params = {"force": force, "submission": submission_id, "now": now}
-    for sql in (_KEEP_VERSIONS_SQL, _UPDATE_SQL, _INSERT_SQL):
+    steps = []
+    if classified is None or classified.updated:
+        steps += [_KEEP_VERSIONS_SQL, _UPDATE_SQL]
+    if classified is None or classified.inserted:
+        steps.append(_INSERT_SQL)
+    for sql in steps:
         statement = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
         conn.execute(statement, params)
 
@@ -98,19 +136,22 @@ def counts(conn: Connection) -> MergeCounts:
     by_action = dict(
         conn.execute(text(f"SELECT action, count(*) FROM {STAGE} GROUP BY action")).tuples().all()
     )
-    stale_rows = tuple(
-        (int(n), str(ref))
-        for n, ref in conn.execute(
-            text(
-                f"SELECT row_number, crime_ref FROM {STAGE} WHERE action = 'stale' "
-                "ORDER BY row_number LIMIT 1000"
-            )
-        ).tuples()
-    )
+    stale = int(by_action.get("stale", 0))
+    stale_rows: tuple[tuple[int, str], ...] = ()
+    if stale:
+        stale_rows = tuple(
+            (int(n), str(ref))
+            for n, ref in conn.execute(
+                text(
+                    f"SELECT row_number, crime_ref FROM {STAGE} WHERE action = 'stale' "
+                    f"ORDER BY row_number LIMIT {_STALE_ROWS_KEPT}"
+                )
+            ).tuples()
+        )
     return MergeCounts(
         inserted=int(by_action.get(None, 0)),
         updated=int(by_action.get("update", 0)),
         unchanged=int(by_action.get("unchanged", 0)),
-        stale=int(by_action.get("stale", 0)),
+        stale=stale,
         stale_rows=stale_rows,
     )

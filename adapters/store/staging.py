@@ -43,12 +43,14 @@ def create_stage(conn: Connection) -> None:
             f"CREATE TEMPORARY TABLE {STAGE} (row_number integer, {columns}, "
             "action text) ON COMMIT DROP"
         )
-    else:
-        columns = ", ".join(f.name for f in FIELDS)
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} (row_number, {columns}, action)")
-    # The merge looks staged rows up by crime_ref; without an index a large update is
-    # quadratic on SQLite. Created before loading: on COPY it costs little.
+        # No index: PostgreSQL joins the stage to records by hashing (or by probing the
+        # records primary key for a small stage), and every COPYed row would pay for one.
+        return
+    columns = ", ".join(f.name for f in FIELDS)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} (row_number, {columns}, action)")
+    # The merge looks staged rows up by crime_ref; SQLite only joins by nested loops, so
+    # without an index a large update is quadratic.
     conn.exec_driver_sql(f"CREATE INDEX {STAGE}_ref ON {STAGE} (crime_ref)")
 
 
@@ -111,9 +113,27 @@ class _SqliteStage:
 
 def open_stage(conn: Connection) -> StageWriter:
     create_stage(conn)
+    return _writer(conn)
+
+
+def _writer(conn: Connection) -> StageWriter:
     if conn.dialect.name == "postgresql":
         return _PostgresStage(conn)
     return _SqliteStage(conn)
+
+
+def restage(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
+    """Replace what the stage (already created) holds with ``rows``: the next batch."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"TRUNCATE {STAGE}")
+    else:
+        conn.exec_driver_sql(f"DELETE FROM temp.{STAGE}")
+    writer = _writer(conn)
+    try:
+        for number, record in rows:
+            writer.write(number, record)
+    finally:
+        writer.close()
 
 
 def stage_records(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
