@@ -94,10 +94,13 @@ def _record_columns() -> list[Column[Any]]:
     return columns
 
 
+# No foreign key from records to forces: the force is checked against the code list before
+# anything is staged, and a per-row FK check cost a fifth of ingestion throughput
+# (docs/performance.md). Submissions, one row per push, keep theirs.
 records = Table(
     "records",
     metadata,
-    Column("force_code", String(40), ForeignKey("forces.code"), primary_key=True),
+    Column("force_code", String(40), primary_key=True),
     Column("crime_ref", String(64), primary_key=True),
     *_record_columns(),
     Column("version", Integer, nullable=False),
