@@ -49,7 +49,7 @@ from gateway.indicators.federation import FanOut
 from gateway.indicators.service import IndicatorService, TableQueryError
 from gateway.indicators.sources import CachedLocalSource, RemoteFactory, build_sources
 from gateway.problems import problem
-from gateway.routes import exports, federation, meta, submissions
+from gateway.routes import exports, federation, meta, openapi, submissions
 from gateway.services import Services
 from gateway.settings import Settings
 from schema import codelists
@@ -144,9 +144,22 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     if settings.node_force is not None:
         # A force node: that force's push path and the federation endpoint, nothing else.
         built.extras["node_source"] = CachedLocalSource(built.engine)
-        routes = [*meta.routes, *auth.routes, *submissions.routes, *federation.routes]
+        routes = [
+            *meta.routes,
+            *openapi.routes,
+            *auth.routes,
+            *submissions.routes,
+            *federation.routes,
+        ]
     else:
-        routes = [*meta.routes, *auth.routes, *submissions.routes, *exports.routes, *graphql]
+        routes = [
+            *meta.routes,
+            *openapi.routes,
+            *auth.routes,
+            *submissions.routes,
+            *exports.routes,
+            *graphql,
+        ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
