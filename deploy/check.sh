@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # `make deploy-check`: static checks of everything under deploy/, offline.
 #
-# The tools live in their own virtual environment, .venv-deploy/, installed from the hashed
-# deploy/tools-requirements.txt the first time (the only step that needs the network: PyPI)
-# and again only when that file changes. The service's .venv must exist (`make install`).
+# The tools live in a virtual environment of their own, outside the clone, keyed by a hash of
+# deploy/tools-requirements.txt (hashed pins) and the interpreter:
+#   ${XDG_CACHE_HOME:-~/.cache}/soteria/deploy-tools-<hash>/   (SOTERIA_DEPLOY_TOOLS overrides)
+# so every clone and CI run on a machine shares one install, made again only when the lock
+# changes. Installing is the only step that needs the network (PyPI) and takes seconds: uv
+# installs the pinned wheels (uv from PATH, or else pip first installs the pinned uv of
+# deploy/bootstrap-requirements.txt into that environment). The service's .venv must exist
+# (`make install`). Rendering the overlays needs kubectl (kubectl kustomize) or a standalone
+# kustomize binary on PATH.
 #
 #   1. locks     the image's runtime-requirements.txt matches requirements.lock and the
 #                project's runtime dependencies (deploy/check_deploy.py locks)
@@ -26,8 +32,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-TOOLS=.venv-deploy
 MAIN=.venv
+key=$({ cat deploy/tools-requirements.txt; "$PYTHON" -c 'import sys; print(sys.executable, sys.version)'; } \
+  | sha256sum | cut -c1-16)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/soteria
+TOOLS=${SOTERIA_DEPLOY_TOOLS:-$CACHE/deploy-tools-$key}
 # The oldest Kubernetes release these manifests support, and the newest the schemas know.
 K8S_VERSIONS=(1.31.0 1.37.0)
 
@@ -44,23 +53,44 @@ run() {  # run NAME COMMAND...: run a check, remember a failure, carry on with t
 }
 
 # --- tools -------------------------------------------------------------------------------
-stamp=$TOOLS/.installed
-wanted=$(sha256sum deploy/tools-requirements.txt | cut -d' ' -f1)
-if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
-  step "installing the deploy tools into $TOOLS (once; needs PyPI)"
-  rm -rf "$TOOLS"
-  "$PYTHON" -m venv "$TOOLS"
-  echo '*' > "$TOOLS/.gitignore"  # keep the tools out of git whatever .gitignore says
-  "$TOOLS/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
-    -r deploy/tools-requirements.txt
-  echo "$wanted" > "$stamp"
-fi
+install_tools() {  # into $TOOLS, under a lock: parallel runs wait for one install
+  mkdir -p "$(dirname "$TOOLS")"
+  exec 9>"$TOOLS.lock"
+  flock 9
+  if [[ ! -f $TOOLS/.complete ]]; then
+    step "installing the deploy tools into $TOOLS (once per lock; needs PyPI)"
+    rm -rf "$TOOLS"
+    "$PYTHON" -m venv "$TOOLS"
+    local uv
+    uv=$(command -v uv || true)
+    if [[ -z $uv ]]; then
+      "$TOOLS/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+        -r deploy/bootstrap-requirements.txt
+      uv=$TOOLS/bin/uv
+    fi
+    "$uv" pip install --quiet --python "$TOOLS/bin/python" --require-hashes \
+      -r deploy/tools-requirements.txt
+    touch "$TOOLS/.complete"  # last: an interrupted install is redone, never half-used
+  fi
+  touch "$TOOLS/.complete"  # last use, for the pruning below
+  exec 9>&-
+  # Environments of earlier locks, unused for 30 days, go.
+  find "$(dirname "$TOOLS")" -maxdepth 2 -path '*/deploy-tools-*/.complete' -mtime +30 \
+    -printf '%h\n' 2>/dev/null | while read -r old; do
+      if [[ $old != "$TOOLS" ]]; then rm -rf "$old" "$old.lock"; fi
+    done
+}
+install_tools
 if [[ ! -x $MAIN/bin/python ]]; then
   echo "deploy-check: $MAIN is missing; run 'make install' first" >&2
   exit 2
 fi
-if ! command -v kubectl >/dev/null; then
-  echo "deploy-check: kubectl is missing (it renders the kustomize overlays)" >&2
+if command -v kubectl >/dev/null; then
+  kustomize_build() { kubectl kustomize "$@"; }
+elif command -v kustomize >/dev/null; then
+  kustomize_build() { kustomize build "$@"; }
+else
+  echo "deploy-check: neither kubectl nor kustomize is on PATH (they render the overlays)" >&2
   exit 2
 fi
 
@@ -92,7 +122,7 @@ fi
 step "Kubernetes overlays (kustomize)"
 for overlay in deploy/k8s/overlays/*/; do
   name=$(basename "$overlay")
-  run "kustomize-$name" kubectl kustomize "$overlay" -o "$work/k8s/$name.yaml"
+  run "kustomize-$name" kustomize_build "$overlay" -o "$work/k8s/$name.yaml"
 done
 manifests=("$work"/k8s/*.yaml)
 run manifests "$TOOLS/bin/python" deploy/check_deploy.py manifests "${manifests[@]}"

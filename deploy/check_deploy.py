@@ -7,13 +7,13 @@
 ``image``    the Dockerfile copies every package pyproject.toml ships, and
              Dockerfile.dockerignore lets into the build context every file the Dockerfile
              copies (an allow-list: a new package or file must be added to both).
-``compose``  (with the tools' environment, .venv-deploy): deploy/compose.yaml must refer only to
+``compose``  (with the tools' environment): deploy/compose.yaml must refer only to
              services, networks, volumes and files that exist, and every service must be
              hardened (checkov has no Compose support): no-new-privileges, no privileged mode,
              no host namespaces, images pinned by a version tag, ports published on loopback
              only; the services built from this repository run read-only, as a non-root user,
              with every capability dropped.
-``manifests FILE...``  (with .venv-deploy): the rendered Kubernetes overlays hold no Secret
+``manifests FILE...``  (with the tools' environment): the rendered Kubernetes overlays hold no Secret
              object and no secret-looking value written into an environment variable or a
              ConfigMap (secrets are referenced, never inlined), and every container runs an
              image the overlay named (not the bases' bare placeholder ``soteria``).
