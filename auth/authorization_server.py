@@ -14,7 +14,9 @@ What is ours here:
 * every ``invalid_client`` answered 401 with one generic description, so responses do not
   reveal whether a client id exists or is disabled;
 * revocation (RFC 7009) and introspection (RFC 7662) of our own tokens only, by the client
-  they were issued to; anyone else's token introspects as ``{"active": false}``.
+  they were issued to; anyone else's token introspects as ``{"active": false}``;
+* ``activity``: what the call did (client claimed and authenticated, scopes, the token
+  issued, revoked or introspected), from which ``auth.server`` builds its ``TokenEvent``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ class OAuthContext:
     clock: Clock
 
 
+@dataclass(slots=True)
+class Activity:
+    """What one call did, filled in as authlib calls back into the server."""
+
+    claimed_client_id: str | None = None
+    client: OAuthClient | None = None
+    granted: frozenset[Scope] = frozenset()
+    token_id: str | None = None  # issued, revoked, or introspected while active
+
+
 @dataclass(frozen=True, slots=True)
 class OAuthResult:
     status: int
@@ -98,6 +110,7 @@ class _RevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
 
     def revoke_token(self, token: IssuedTokenView, request: Any) -> None:
         self.server.revoke(token)
+        self.server.activity.token_id = token.principal.token_id
 
 
 class _IntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
@@ -110,6 +123,7 @@ class _IntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         return token.check_client(client)
 
     def introspect_token(self, token: IssuedTokenView) -> dict[str, Any]:
+        self.server.activity.token_id = token.principal.token_id
         return token.introspection()
 
 
@@ -120,6 +134,7 @@ class SoteriaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=sorted(scope.value for scope in Scope))
         self.session = session
         self.context = context
+        self.activity = Activity()
         settings = context.settings
         self.register_grant(_ClientCredentialsGrant)
         self.register_client_auth_method(
@@ -138,6 +153,8 @@ class SoteriaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     # --- authlib hooks -------------------------------------------------------------
 
     def query_client(self, client_id: object) -> OAuthClient | None:
+        if _plausible_id(client_id):
+            self.activity.claimed_client_id = str(client_id)
         row = self.session.get(Client, client_id) if _plausible_id(client_id) else None
         known = row is not None and row.enabled
         if self.context.rate_limiter is not None:
@@ -147,6 +164,11 @@ class SoteriaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             verify_client_secret(None, "")  # same cost as a wrong secret
             return None
         return OAuthClient(row)
+
+    def authenticate_client(self, request: Any, methods: Any, endpoint: str = "token") -> Any:
+        client = super().authenticate_client(request, methods, endpoint)
+        self.activity.client = client
+        return client
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Nothing to store: access tokens are self-contained JWTs."""
@@ -194,6 +216,8 @@ class SoteriaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             lifetime_seconds=settings.token_lifetime_seconds,
             now=now,
         )
+        self.activity.granted = granted
+        self.activity.token_id = token.token_id
         return token.as_response()
 
     def inspect_token(self, token: object) -> IssuedTokenView | None:

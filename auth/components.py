@@ -4,6 +4,10 @@ The gateway's ``create_app(settings)`` calls ``build_auth`` once and uses the re
 ``routes`` go into its route list, ``middleware`` into its middleware list, ``prime``
 into its lifespan (in a thread), and ``denials`` into its metrics. Everything is built
 from explicit arguments; nothing is global, so tests build as many apps as they like.
+
+Two hooks report to the gateway without this package knowing about auditing:
+``on_denied`` for every refused API request, ``on_token_event`` for every call to the
+OAuth endpoints (``auth.token_events``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from auth.ratelimit import BucketStore, InMemoryBucketStore, RateLimiter
 from auth.responses import on_auth_error
 from auth.server import routes
 from auth.settings import AuthSettings
+from auth.token_events import TokenEventHook
 from auth.validation import TokenValidator
 
 
@@ -50,6 +55,7 @@ def build_auth(
     clock: Clock = utc_now,
     force_exists: Callable[[str], bool] | None = None,
     on_denied: DenialHook | None = None,
+    on_token_event: TokenEventHook | None = None,
     bucket_store: BucketStore | None = None,
     http_client: httpx.Client | None = None,
 ) -> AuthComponents:
@@ -75,6 +81,7 @@ def build_auth(
             kek=kek,
             rate_limiter=token_limiter,
             clock=clock,
+            on_token_event=on_token_event,
         ),
         middleware=Middleware(AuthenticationMiddleware, backend=backend, on_error=on_auth_error),
         backend=backend,

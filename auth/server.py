@@ -13,6 +13,11 @@ Routes (the gateway mounts the list returned by ``routes``):
 * ``POST /oauth/introspect``     token introspection (RFC 7662)
 * ``GET  /oauth/jwks``           our published public keys (RFC 7517)
 * ``GET  /.well-known/oauth-authorization-server``   metadata (RFC 8414)
+
+Every call to the first three yields one ``auth.token_events.TokenEvent`` for the
+``on_token_event`` hook, given the endpoint's transaction just before it commits (see
+that module): allowed, refused (whatever the reason, the rate limit and unreadable
+bodies included) or failed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from auth.authlib_models import FormRequest
 from auth.authorization_server import (
     CLIENT_AUTH_METHODS,
+    Activity,
     OAuthContext,
     OAuthResult,
     SoteriaAuthorizationServer,
@@ -41,6 +47,7 @@ from auth.ratelimit import RateLimiter
 from auth.scopes import Scope
 from auth.settings import AuthSettings
 from auth.signing_keys import published_jwks
+from auth.token_events import TokenEndpoint, TokenEvent, TokenEventHook, outcome_for
 
 TOKEN_PATH: Final = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 REVOKE_PATH: Final = "/oauth/revoke"
@@ -82,18 +89,28 @@ def metadata_document(settings: AuthSettings) -> dict[str, Any]:
 class OAuthEndpoints:
     """The handlers; ``routes`` wires them to paths."""
 
-    def __init__(self, session_factory: sessionmaker[Session], context: OAuthContext) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        context: OAuthContext,
+        on_token_event: TokenEventHook | None = None,
+    ) -> None:
         self._session_factory = session_factory
         self._context = context
+        self._on_token_event = on_token_event
 
     async def token(self, request: Request) -> Response:
         return await self._authlib(
-            request, TOKEN_PATH, lambda server, req: server.create_token_response(req)
+            request,
+            TokenEndpoint.TOKEN,
+            TOKEN_PATH,
+            lambda server, req: server.create_token_response(req),
         )
 
     async def revoke(self, request: Request) -> Response:
         return await self._authlib(
             request,
+            TokenEndpoint.REVOCATION,
             REVOKE_PATH,
             lambda server, req: server.create_endpoint_response("revocation", req),
         )
@@ -101,6 +118,7 @@ class OAuthEndpoints:
     async def introspect(self, request: Request) -> Response:
         return await self._authlib(
             request,
+            TokenEndpoint.INTROSPECTION,
             INTROSPECT_PATH,
             lambda server, req: server.create_endpoint_response("introspection", req),
         )
@@ -123,19 +141,29 @@ class OAuthEndpoints:
     async def _authlib(
         self,
         request: Request,
+        endpoint: TokenEndpoint,
         path: str,
         call: Callable[[SoteriaAuthorizationServer, FormRequest], OAuthResult],
     ) -> Response:
         try:
             form = await _read_form(request)
         except _BadFormError as exc:
+            refused = {"error": "invalid_request"}
+            await self._report_alone(request, self._event(endpoint, {}, Activity(), 400, refused))
             return _oauth_error(400, "invalid_request", exc.description)
         uri = self._context.settings.base_url + path
         oauth_request = FormRequest(request.method, uri, request.headers, form)
+        activity = Activity()
 
         def run() -> OAuthResult:
+            nonlocal activity
             with self._session_factory() as session:
-                result = call(SoteriaAuthorizationServer(session, self._context), oauth_request)
+                server = SoteriaAuthorizationServer(session, self._context)
+                activity = server.activity
+                result = call(server, oauth_request)
+                if self._on_token_event is not None:
+                    event = self._event(endpoint, form, activity, result.status, result.body)
+                    self._on_token_event(request, event, session.connection())
                 # Commit error answers too: a used assertion jti must stay recorded.
                 session.commit()
                 return result
@@ -143,10 +171,47 @@ class OAuthEndpoints:
         try:
             result = await run_in_threadpool(run)
         except RateLimitedError as exc:
+            limited = {"error": "rate_limited"}
+            await self._report_alone(request, self._event(endpoint, form, activity, 429, limited))
             return _oauth_error(
                 429, "rate_limited", exc.description, {"Retry-After": str(exc.retry_after)}
             )
+        except Exception:
+            # Rolled back; the event says so, then the app answers 500 as for any failure.
+            failed = {"error": "server_error"}
+            await self._report_alone(request, self._event(endpoint, form, activity, 500, failed))
+            raise
         return JSONResponse(result.body, status_code=result.status, headers=dict(result.headers))
+
+    async def _report_alone(self, request: Request, event: TokenEvent) -> None:
+        """The event of a call whose transaction never started or was rolled back."""
+        if self._on_token_event is not None:
+            await run_in_threadpool(self._on_token_event, request, event, None)
+
+    def _event(
+        self,
+        endpoint: TokenEndpoint,
+        form: dict[str, str],
+        activity: Activity,
+        status: int,
+        body: dict[str, Any],
+    ) -> TokenEvent:
+        client = activity.client
+        error = body.get("error")
+        return TokenEvent(
+            endpoint=endpoint,
+            outcome=outcome_for(status),
+            status_code=status,
+            client_id=client.client_id if client is not None else None,
+            claimed_client_id=activity.claimed_client_id,
+            issuer=self._context.settings.issuer if client is not None else None,
+            force=client.row.force if client is not None else None,
+            grant_type=form.get("grant_type") if endpoint is TokenEndpoint.TOKEN else None,
+            scopes_requested=tuple(form.get("scope", "").split()),
+            scopes_granted=tuple(sorted(scope.value for scope in activity.granted)),
+            token_id=activity.token_id,
+            reason=error if isinstance(error, str) else None,
+        )
 
 
 def routes(
@@ -156,11 +221,13 @@ def routes(
     kek: bytes,
     rate_limiter: RateLimiter | None,
     clock: Clock = utc_now,
+    on_token_event: TokenEventHook | None = None,
 ) -> list[BaseRoute]:
     """The OAuth routes, ready to be mounted at the root of the gateway app."""
     endpoints = OAuthEndpoints(
         session_factory,
         OAuthContext(settings=settings, kek=kek, rate_limiter=rate_limiter, clock=clock),
+        on_token_event,
     )
     return [
         Route(TOKEN_PATH, endpoints.token, methods=["POST"], name="oauth_token"),

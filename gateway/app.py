@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,7 @@ from auth.errors import AccessDeniedError, JWKSFetchError
 from auth.ratelimit import InMemoryBucketStore
 from auth.ratelimit_sql import SqlBucketStore
 from auth.responses import problem_response
+from auth.token_events import TokenEvent
 from gateway import audit_log
 from gateway.audit import (
     AuditEvent,
@@ -198,6 +200,7 @@ def _build_auth(services: Services) -> AuthComponents:
         clock=services.clock,
         force_exists=lambda code: codelists.force(code) is not None,
         on_denied=_audit_denial,
+        on_token_event=_audit_token_event,
         # Rate limits must hold across replicas, so on PostgreSQL the buckets live in the
         # database. The embedded SQLite default is one process: buckets in memory, so
         # API requests never queue behind a long ingestion's write lock.
@@ -247,6 +250,16 @@ def _audit_denial(request: HTTPConnection, reason: str) -> None:
     audit_log.standalone(
         request, audit_log.event(request, "auth:access:denied", Outcome.DENIED, reason=reason)
     )
+
+
+def _audit_token_event(request: HTTPConnection, token: TokenEvent, conn: Connection | None) -> None:
+    """Every call to the OAuth endpoints, in the endpoint's own transaction when it has one
+    (an issued token commits with its event, or neither does)."""
+    audit_event = audit_log.token_event(request, token)
+    if conn is None:
+        audit_log.standalone(request, audit_event)
+    else:
+        audit_log.in_transaction(request, conn, audit_event)
 
 
 def _audit_operation(services: Services, record: OperationRecord) -> None:

@@ -2,11 +2,15 @@
 
 Routes call these helpers; the event for a change is appended in the same transaction as
 the change (``in_transaction``), refusals and reads on their own (``standalone``).
+``token_event`` turns the auth package's ``TokenEvent`` (one per call to an OAuth
+endpoint) into an audit event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from typing import Final
 
 from opentelemetry import trace
 from sqlalchemy import Connection
@@ -14,6 +18,7 @@ from starlette.requests import HTTPConnection
 
 from auth.guard import current_principal
 from auth.principal import Principal
+from auth.token_events import TokenEndpoint, TokenEvent, TokenOutcome
 from gateway.audit import (
     Actor,
     AuditEvent,
@@ -83,3 +88,69 @@ def standalone(request: HTTPConnection, audit_event: AuditEvent) -> None:
 
 def in_transaction(request: HTTPConnection, conn: Connection, audit_event: AuditEvent) -> None:
     trail_of(request).append(conn, audit_event)
+
+
+# Values a caller chose (a claimed client id, requested scopes, a grant type) are kept only
+# when they are short printable ASCII: the trail must never refuse an event, or store
+# control characters, because of what an unauthenticated caller sent.
+_CALLER_TOKEN: Final = re.compile(r"[!-~]{1,64}")
+_MAX_REQUESTED_SCOPES: Final = 20
+TOKEN_ACTIONS: Final = {
+    TokenEndpoint.TOKEN: "auth:token:issued",
+    TokenEndpoint.REVOCATION: "auth:token:revoked",
+    TokenEndpoint.INTROSPECTION: "auth:token:introspected",
+}
+
+
+def token_event(request: HTTPConnection, token: TokenEvent) -> AuditEvent:
+    """The audit event of one call to the token, revocation or introspection endpoint.
+
+    ``auth:token:issued`` (allowed) or ``auth:token:denied`` (denied or error) for the token
+    endpoint; ``auth:token:revoked`` / ``auth:token:introspected`` with the call's outcome
+    for the others. The actor is the authenticated client, or failing that the client id
+    the caller presented (then ``subject`` and ``issuer`` are null: nobody was
+    authenticated). ``scopes`` are those granted, or for a refusal those requested;
+    ``operation`` is the grant type or endpoint and the affected token's ``jti``.
+    """
+    action = TOKEN_ACTIONS[token.endpoint]
+    if token.endpoint is TokenEndpoint.TOKEN and token.outcome is not TokenOutcome.ALLOWED:
+        action = "auth:token:denied"
+    authenticated = token.client_id is not None
+    client_id = token.client_id if authenticated else _caller_token(token.claimed_client_id)
+    scopes = token.scopes_granted or _caller_tokens(token.scopes_requested)
+    what = (
+        _caller_token(token.grant_type) or "no_grant_type"
+        if token.endpoint is TokenEndpoint.TOKEN
+        else str(token.endpoint)
+    )
+    return AuditEvent(
+        action=action,
+        outcome=Outcome(str(token.outcome)),
+        actor=Actor(
+            client_id=client_id,
+            subject=token.client_id,  # our tokens' subject is the client itself
+            issuer=token.issuer,
+            force=token.force,
+        ),
+        scopes=scopes,
+        forces=(token.force,) if token.force else (),
+        operation=f"{what} jti={token.token_id}" if token.token_id else what,
+        request=request_context(request),
+        reason=_reason(token.reason),
+    )
+
+
+def _caller_token(value: str | None) -> str | None:
+    return value if value is not None and _CALLER_TOKEN.fullmatch(value) else None
+
+
+def _caller_tokens(values: Iterable[str]) -> tuple[str, ...]:
+    kept = [value for value in values if _CALLER_TOKEN.fullmatch(value)]
+    return tuple(dict.fromkeys(kept))[:_MAX_REQUESTED_SCOPES]
+
+
+def _reason(value: str | None) -> str | None:
+    if value is None:
+        return None
+    cleaned = value.lower()
+    return cleaned if re.fullmatch(r"[a-z][a-z0-9_.:-]{0,63}", cleaned) else "other"
