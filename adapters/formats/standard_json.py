@@ -37,6 +37,7 @@ NAME: Final = "standard-json"
 _NOT_WHITESPACE: Final = re.compile(r"[^ \t\n\r]")
 # An error this close to the end of the buffer may only mean the element is not complete yet.
 _NEAR_END: Final = 16
+_TOO_DEEP: Final = "arrays or objects nested too deeply"
 
 
 class _Buffer:
@@ -93,6 +94,10 @@ class _Buffer:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.text, self.pos)
+            except RecursionError:
+                # Arrays or objects nested past the decoder's recursion limit: no field of
+                # the standard holds either, so the body is refused however it goes on.
+                raise self.syntax_error(_TOO_DEEP, self.pos, row) from None
             except json.JSONDecodeError as exc:
                 unfinished = exc.msg.startswith("Unterminated string")
                 if self.eof or not (unfinished or len(self.text) - exc.pos <= _NEAR_END):

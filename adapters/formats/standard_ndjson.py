@@ -118,6 +118,8 @@ def _careful_decode(source: str, number: int, line: int) -> dict[str, Any]:
     start = found.start() if found is not None else 0
     try:
         value, end = _DECODER.raw_decode(source, start)
+    except RecursionError:  # nested past the decoder's limit; no field holds either
+        raise _syntax_error("arrays or objects nested too deeply", start, number, line) from None
     except json.JSONDecodeError as exc:
         raise _syntax_error(exc.msg, exc.pos, number, line) from None
     if end != len(source) and _NOT_WHITESPACE.search(source, end) is not None:
