@@ -9,7 +9,7 @@ endpoint) into an audit event.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from opentelemetry import trace
@@ -27,6 +27,8 @@ from gateway.audit import (
     Outcome,
     Purpose,
     RequestContext,
+    caller_value,
+    caller_values,
 )
 from gateway.services import services_of
 
@@ -90,11 +92,6 @@ def in_transaction(request: HTTPConnection, conn: Connection, audit_event: Audit
     trail_of(request).append(conn, audit_event)
 
 
-# Values a caller chose (a claimed client id, requested scopes, a grant type) are kept only
-# when they are short printable ASCII: the trail must never refuse an event, or store
-# control characters, because of what an unauthenticated caller sent.
-_CALLER_TOKEN: Final = re.compile(r"[!-~]{1,64}")
-_MAX_REQUESTED_SCOPES: Final = 20
 TOKEN_ACTIONS: Final = {
     TokenEndpoint.TOKEN: "auth:token:issued",
     TokenEndpoint.REVOCATION: "auth:token:revoked",
@@ -116,10 +113,10 @@ def token_event(request: HTTPConnection, token: TokenEvent) -> AuditEvent:
     if token.endpoint is TokenEndpoint.TOKEN and token.outcome is not TokenOutcome.ALLOWED:
         action = "auth:token:denied"
     authenticated = token.client_id is not None
-    client_id = token.client_id if authenticated else _caller_token(token.claimed_client_id)
-    scopes = token.scopes_granted or _caller_tokens(token.scopes_requested)
+    client_id = token.client_id if authenticated else caller_value(token.claimed_client_id)
+    scopes = token.scopes_granted or caller_values(token.scopes_requested)
     what = (
-        _caller_token(token.grant_type) or "no_grant_type"
+        caller_value(token.grant_type) or "no_grant_type"
         if token.endpoint is TokenEndpoint.TOKEN
         else str(token.endpoint)
     )
@@ -138,15 +135,6 @@ def token_event(request: HTTPConnection, token: TokenEvent) -> AuditEvent:
         request=request_context(request),
         reason=_reason(token.reason),
     )
-
-
-def _caller_token(value: str | None) -> str | None:
-    return value if value is not None and _CALLER_TOKEN.fullmatch(value) else None
-
-
-def _caller_tokens(values: Iterable[str]) -> tuple[str, ...]:
-    kept = [value for value in values if _CALLER_TOKEN.fullmatch(value)]
-    return tuple(dict.fromkeys(kept))[:_MAX_REQUESTED_SCOPES]
 
 
 def _reason(value: str | None) -> str | None:

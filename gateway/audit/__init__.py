@@ -40,6 +40,8 @@ from gateway.audit.events import (
     Outcome,
     RequestContext,
     StoredEvent,
+    caller_value,
+    caller_values,
 )
 from gateway.audit.export import ExportFormat, ExportSummary, write_events
 from gateway.audit.keyring import database_keys, load_keyring
@@ -87,6 +89,8 @@ __all__ = [
     "StoredEvent",
     "VerifyReport",
     "archive_events",
+    "caller_value",
+    "caller_values",
     "database_keys",
     "digest_bytes",
     "digest_query",

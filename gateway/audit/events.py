@@ -32,6 +32,7 @@ _LIST_ITEM = re.compile(r"[!-~]+")  # printable ASCII without spaces: lists are 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _SPAN_ID = re.compile(r"[0-9a-f]{16}")
+_CALLER_VALUE = re.compile(r"[!-~]{1,64}")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MAX_LIST_ITEMS: Final = 1000
 MAX_INT: Final = 2**63 - 1
@@ -203,6 +204,21 @@ class StoredEvent:
     def export_record(self) -> dict[str, Any]:
         """The canonical object plus ``event_hash``: one line of a JSONL export or archive."""
         return {**self.canonical_fields(), "event_hash": self.event_hash}
+
+
+def caller_value(value: str | None) -> str | None:
+    """A value the caller chose (a claimed client id, a grant type), if it is safe to keep.
+
+    Only short printable ASCII without spaces is kept: the trail must never refuse an
+    event, nor store control characters, because of what an unauthenticated caller sent.
+    """
+    return value if value is not None and _CALLER_VALUE.fullmatch(value) else None
+
+
+def caller_values(values: Iterable[str], limit: int = 20) -> tuple[str, ...]:
+    """The safe ones of several caller-chosen values (requested scopes), at most ``limit``."""
+    kept = [value for value in values if _CALLER_VALUE.fullmatch(value)]
+    return tuple(dict.fromkeys(kept))[:limit]
 
 
 def check_time(value: dt.datetime) -> None:

@@ -2,16 +2,16 @@
 
 Exit codes follow the CLI's rule: 0 ok, 1 the job found problems (a broken chain), 2 bad
 usage or configuration. Reading the trail is a consultation like any other, so ``export``
-requires a declared purpose and records an ``audit:export`` event; ``archive`` records
-``audit:archive`` in the transaction that removes the rows, and ``rotate-key`` records
-``audit:key:rotate``. The operator is recorded as ``cli:<login name>``.
+requires a declared purpose and records an ``audit:export`` event (a refused export too);
+``archive`` records ``audit:archive`` in the transaction that removes the rows, and
+``rotate-key`` records ``audit:key:rotated``. The operator is recorded as
+``cli:<login name>`` (``gateway.cli.operator``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from adapters.store.engine import make_engine
 from gateway.audit import (
-    Actor,
     ArchiveError,
     AuditError,
     AuditEvent,
@@ -44,6 +43,7 @@ from gateway.audit import (
     verify_archive,
     write_events,
 )
+from gateway.cli.operator import admin_event, operator
 from gateway.settings import Settings
 
 
@@ -125,14 +125,6 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _operator() -> Actor:
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):
-        login = "unknown"
-    return Actor(subject=f"cli:{login}", issuer="soteria-cli")
-
-
 def _trusted_keys(args: argparse.Namespace, audit: AuditSettings) -> dict[str, PublicKey]:
     if args.public_keys is not None:
         return load_keyring(args.public_keys)
@@ -178,6 +170,14 @@ def _export(args: argparse.Namespace) -> int:
     audit = AuditSettings.from_settings(settings)
     purpose = parse_purpose(args.purpose, audit.purposes)
     if isinstance(purpose, PurposeError):
+        refused = admin_event(
+            "audit:export",
+            Outcome.DENIED,
+            f"cli audit export {args.format}",
+            reason=f"purpose_{purpose.code}",
+        )
+        with _engine(settings) as engine:
+            open_trail(audit).append_standalone(engine, refused)
         print(purpose.message, file=sys.stderr)
         return 2
     try:
@@ -209,7 +209,7 @@ def _export(args: argparse.Namespace) -> int:
             AuditEvent(
                 action="audit:export",
                 outcome=Outcome.ALLOWED,
-                actor=_operator(),
+                actor=operator(),
                 purpose=purpose,
                 operation=f"cli audit export {args.format}",
                 disclosure=Disclosure(rows=summary.events, response_sha256=summary.sha256),
@@ -232,7 +232,7 @@ def _archive(args: argparse.Namespace) -> int:
                 load_keyring(audit.keyring_path),
                 before=before,
                 out=args.out,
-                actor=_operator(),
+                actor=operator(),
             )
         except ArchiveError as exc:
             print(f"archive refused: {exc}", file=sys.stderr)
@@ -263,16 +263,16 @@ def _checkpoint(args: argparse.Namespace) -> int:
 def _rotate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     audit = AuditSettings.from_settings(settings)
-    key = rotate_key(audit)
+    try:
+        key = rotate_key(audit)
+    except AuditError as exc:
+        # Nothing changed, and the refused key file is the one the trail would sign with.
+        print(f"cannot rotate the audit key (nothing changed): {exc}", file=sys.stderr)
+        return 2
     with _engine(settings) as engine:
         open_trail(audit).append_standalone(
             engine,
-            AuditEvent(
-                action="audit:key:rotate",
-                outcome=Outcome.ALLOWED,
-                actor=_operator(),
-                operation=f"rotate-key {key.key_id}",
-            ),
+            admin_event("audit:key:rotated", Outcome.ALLOWED, f"audit rotate-key {key.key_id}"),
         )
     print(f"new audit signing key {key.key_id}; its public key was added to {audit.keyring_path}")
     print("restart the gateway processes so they sign with it")

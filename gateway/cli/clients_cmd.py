@@ -1,4 +1,10 @@
-"""``soteria clients``: register, list and disable OAuth clients (secrets shown once)."""
+"""``soteria clients``: register, list and disable OAuth clients (secrets shown once).
+
+Each run is audited with the local operator as the actor (``gateway.cli.operator``):
+``auth:client:created`` and ``auth:client:disabled`` in the transaction that makes the
+change, ``auth:client:listed`` for a listing, and a refused command with outcome
+``error``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,15 @@ import argparse
 import json
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from adapters.store.engine import immediate_writes, make_engine
-from auth.clients import create_client, disable_client, list_clients
+from adapters.store.engine import immediate_writes
+from auth.clients import create_client, disable_client, get_client, list_clients
 from auth.errors import ClientRegistrationError, UnknownClientError
 from auth.scopes import SCOPE_DESCRIPTIONS
+from gateway.audit import Outcome, caller_value
+from gateway.cli.operator import admin_event, database, trail_for
 from gateway.settings import Settings
 from schema import codelists
 
@@ -49,28 +58,49 @@ def register(sub: Any) -> None:
     disable.set_defaults(handler=_disable)
 
 
-def _session(settings: Settings) -> Session:
-    return Session(immediate_writes(make_engine(settings.database_url)))
+def _session(engine: Engine) -> Session:
+    return Session(immediate_writes(engine))
 
 
 def _create(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    trail = trail_for(settings)
+    scopes = args.scope.split()
     jwk = None
     if args.jwk:
         with open(args.jwk, encoding="utf-8") as handle:
             jwk = json.load(handle)
-    with _session(Settings.from_env()) as session:
+    with database(settings) as engine, _session(engine) as session:
         try:
             new = create_client(
                 session,
                 name=args.name,
-                scopes=args.scope.split(),
+                scopes=scopes,
                 force=args.force,
                 jwk=jwk,
                 force_exists=lambda c: codelists.force(c) is not None,
             )
         except ClientRegistrationError as exc:
+            session.rollback()
+            refused = admin_event(
+                "auth:client:created",
+                Outcome.ERROR,
+                "clients create",
+                reason="invalid_registration",
+                scopes=scopes,
+                forces=[args.force],
+            )
+            trail.append_standalone(engine, refused)
             print(f"error: {exc}")
             return 2
+        created = admin_event(
+            "auth:client:created",
+            Outcome.ALLOWED,
+            f"clients create {new.client_id}",
+            scopes=scopes,
+            forces=[args.force],
+        )
+        trail.append(session.connection(), created)
         session.commit()
     if args.json:
         print(json.dumps({"client_id": new.client_id, "client_secret": new.client_secret}))
@@ -83,8 +113,15 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _session(Settings.from_env()) as session:
-        clients = list_clients(session)
+    settings = Settings.from_env()
+    trail = trail_for(settings)
+    with database(settings) as engine:
+        with _session(engine) as session:
+            clients = list_clients(session)
+        listed = admin_event(
+            "auth:client:listed", Outcome.ALLOWED, "clients list", rows=len(clients)
+        )
+        trail.append_standalone(engine, listed)
     if args.json:
         print(
             json.dumps(
@@ -114,12 +151,30 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _disable(args: argparse.Namespace) -> int:
-    with _session(Settings.from_env()) as session:
+    settings = Settings.from_env()
+    trail = trail_for(settings)
+    target = caller_value(args.client_id)
+    operation = f"clients disable {target}" if target else "clients disable"
+    with database(settings) as engine, _session(engine) as session:
+        found = get_client(session, args.client_id)
         try:
             disable_client(session, args.client_id)
         except UnknownClientError as exc:
+            session.rollback()
+            refused = admin_event(
+                "auth:client:disabled", Outcome.ERROR, operation, reason="unknown_client"
+            )
+            trail.append_standalone(engine, refused)
             print(f"error: {exc}")
             return 2
+        disabled = admin_event(
+            "auth:client:disabled",
+            Outcome.ALLOWED,
+            operation,
+            scopes=sorted(found.scopes) if found else (),
+            forces=[found.force if found else None],
+        )
+        trail.append(session.connection(), disabled)
         session.commit()
     print(f"client {args.client_id} disabled; its tokens no longer work")
     return 0

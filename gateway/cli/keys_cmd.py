@@ -1,4 +1,8 @@
-"""``soteria keys``: rotate the token signing key without a restart."""
+"""``soteria keys``: rotate the token signing key without a restart.
+
+A rotation is audited as ``auth:key:rotated`` (the new key id in ``operation``) in the
+transaction that makes the new key current, with the local operator as the actor.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adapters.store.engine import immediate_writes, make_engine
+from adapters.store.engine import immediate_writes
 from auth.signing_keys import rotate_signing_key
+from gateway.audit import Outcome
 from gateway.auth_setup import auth_settings, load_kek
+from gateway.cli.operator import admin_event, database, trail_for
 from gateway.settings import Settings
 
 
@@ -33,8 +39,11 @@ def register(sub: Any) -> None:
 def _rotate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     retire_after = auth_settings(settings).key_retire_after
-    with Session(immediate_writes(make_engine(settings.database_url))) as session:
+    trail = trail_for(settings)
+    with database(settings) as engine, Session(immediate_writes(engine)) as session:
         kid = rotate_signing_key(session, load_kek(settings), retire_after=retire_after)
+        rotated = admin_event("auth:key:rotated", Outcome.ALLOWED, f"keys rotate {kid}")
+        trail.append(session.connection(), rotated)
         session.commit()
     print(f"new signing key {kid} is current; the previous key retires once its tokens expire")
     return 0

@@ -111,7 +111,7 @@ def test_rotate_key_keeps_old_checkpoints_verifiable(
 
     assert soteria("audit", "rotate-key") == 0
     with engine.connect() as conn:
-        rotations = list(iter_events(conn, EventFilter(action="audit:key:rotate")))
+        rotations = list(iter_events(conn, EventFilter(action="audit:key:rotated")))
     assert [e.seq for e in rotations] == [6]
     fill(engine, open_trail(cli_env), 2, start=6)
 
