@@ -7,8 +7,10 @@ gateway's forces configuration points to).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -101,7 +103,14 @@ def write_forces_config(path: Path, nodes: list[DemoNode]) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the demo process goes away."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_node(node: DemoNode) -> subprocess.Popen[bytes]:
+    """The node's process; it is stopped by the demo, or by the kernel if the demo dies."""
     env = {
         **os.environ,
         "SOTERIA_DATABASE_URL": node.database_url,
@@ -121,4 +130,5 @@ def start_node(node: DemoNode) -> subprocess.Popen[bytes]:
             str(node.port),
         ],
         env=env,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
     )
