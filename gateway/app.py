@@ -33,14 +33,9 @@ from auth.responses import problem_response
 from auth.token_events import TokenEvent
 from gateway import audit_log
 from gateway.audit import (
-    AuditEvent,
     AuditSettings,
-    Disclosure,
     Outcome,
-    Purpose,
-    RequestContext,
     open_trail,
-    parse_purpose,
 )
 from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import ForcesConfigError, load_forces_config
@@ -265,22 +260,5 @@ def _audit_token_event(request: HTTPConnection, token: TokenEvent, conn: Connect
 def _audit_operation(services: Services, record: OperationRecord) -> None:
     """One audit event per GraphQL request, allowed, denied or failed (written before the
     response leaves: if it cannot be written, the client gets an error, not the data)."""
-    principal = record.principal
-    audit_event = AuditEvent(
-        action="indicators:query" if record.operation_type != "mutation" else "graphql:mutation",
-        outcome=Outcome(record.outcome.value),
-        actor=audit_log.actor_of(principal),
-        scopes=tuple(sorted(principal.scopes)) if principal else (),
-        purpose=_purpose_or_none(record.purpose, services.settings.purposes),
-        operation=record.operation_name,
-        query_sha256=record.query_sha256,
-        disclosure=Disclosure(response_sha256=record.response_sha256),
-        request=RequestContext(request_id=record.request_id),
-        reason=record.error_codes[0].lower() if record.error_codes else None,
-    )
+    audit_event = audit_log.operation_event(record, services.settings.purposes)
     services.extras["audit"].append_standalone(services.engine, audit_event)
-
-
-def _purpose_or_none(header: str | None, allowed: tuple[str, ...]) -> Purpose | None:
-    parsed = parse_purpose(header, allowed)
-    return parsed if isinstance(parsed, Purpose) else None

@@ -3,7 +3,8 @@
 Routes call these helpers; the event for a change is appended in the same transaction as
 the change (``in_transaction``), refusals and reads on their own (``standalone``).
 ``token_event`` turns the auth package's ``TokenEvent`` (one per call to an OAuth
-endpoint) into an audit event.
+endpoint) into an audit event, ``operation_event`` the GraphQL transport's
+``OperationRecord`` (one per GraphQL request).
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ from gateway.audit import (
     AuditEvent,
     AuditTrail,
     Disclosure,
+    DisclosureTally,
     Outcome,
     Purpose,
     RequestContext,
     caller_value,
     caller_values,
+    digest_operation,
+    parse_purpose,
 )
+from gateway.graphql.records import OperationRecord
 from gateway.services import services_of
 
 
@@ -142,3 +147,51 @@ def _reason(value: str | None) -> str | None:
         return None
     cleaned = value.lower()
     return cleaned if re.fullmatch(r"[a-z][a-z0-9_.:-]{0,63}", cleaned) else "other"
+
+
+_GRAPHQL_NAME: Final = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,199}")
+
+
+def operation_event(record: OperationRecord, purposes: tuple[str, ...]) -> AuditEvent:
+    """The audit event of one GraphQL request, allowed, denied or failed.
+
+    What it disclosed comes from the ``DisclosureTally`` the request context left on
+    ``request.state``; the action from what the request asked for: ``audit:read`` if it
+    touched the audit trail, ``graphql:mutation`` for a mutation, ``submission:read`` if
+    it read only submission receipts, else ``indicators:query``.
+    """
+    principal = record.principal
+    request = record.request
+    tally = getattr(request.state, "audit_disclosure", None) if request is not None else None
+    if not isinstance(tally, DisclosureTally):
+        tally = DisclosureTally()
+    purpose = parse_purpose(record.purpose, purposes)
+    name = record.operation_name
+    return AuditEvent(
+        action=_operation_action(record, tally),
+        outcome=Outcome(record.outcome.value),
+        actor=actor_of(principal),
+        scopes=tuple(sorted(principal.scopes)) if principal else (),
+        purpose=purpose if isinstance(purpose, Purpose) else None,
+        forces=tuple(tally.forces),
+        periods=tuple(tally.periods),
+        operation=name if name is not None and _GRAPHQL_NAME.fullmatch(name) else None,
+        query_sha256=digest_operation(record.query_sha256, record.variables_sha256),
+        disclosure=tally.disclosure(record.response_sha256),
+        request=(
+            request_context(request)
+            if request is not None
+            else RequestContext(request_id=record.request_id)
+        ),
+        reason=tally.reason or (record.error_codes[0].lower() if record.error_codes else None),
+    )
+
+
+def _operation_action(record: OperationRecord, tally: DisclosureTally) -> str:
+    if "audit" in tally.reads:
+        return "audit:read"
+    if record.operation_type == "mutation":
+        return "graphql:mutation"
+    if tally.reads == {"submissions"}:
+        return "submission:read"
+    return "indicators:query"

@@ -1,4 +1,9 @@
-"""The GraphQL request context: the gateway's services behind ``schema.graphql``'s ports."""
+"""The GraphQL request context: the gateway's services behind ``schema.graphql``'s ports.
+
+Each port also adds what it served to the request's ``DisclosureTally`` (kept on
+``request.state.audit_disclosure``), which the operation's audit event reports once the
+response is built: forces and periods touched, rows, cells and suppressed cells.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ from auth.errors import MissingTokenError
 from auth.guard import current_principal, require
 from auth.policy import Action, sees_exact
 from auth.principal import Principal
-from gateway.audit import Purpose, parse_purpose
+from gateway import audit_log
+from gateway.audit import Disclosure, Outcome, Purpose, parse_purpose
+from gateway.audit.tally import DisclosureTally, period_item
 from gateway.indicators.service import IndicatorService, Viewer
 from gateway.services import Services
 from schema.graphql.context import Caller
@@ -32,14 +39,34 @@ PURPOSE_ACTIONS = frozenset({Action.READ_INDICATORS.value, Action.READ_AUDIT.val
 PURPOSE_HEADER = "soteria-purpose"
 
 
+# What kind of data each policy action reads: decides the audit action of the request.
+READS = {
+    Action.READ_INDICATORS.value: "indicators",
+    Action.READ_INDICATORS_EXACT.value: "indicators",
+    Action.READ_FEDERATION_PARTIALS.value: "indicators",
+    Action.READ_SUBMISSION.value: "submissions",
+    Action.PUSH_SUBMISSION.value: "submissions",
+    Action.READ_AUDIT.value: "audit",
+}
+
+
+class PurposeRequiredError(BadArgumentError):
+    """No valid ``Soteria-Purpose``; ``reason`` (``purpose_missing``...) goes to the audit."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.reason = f"purpose_{code}"
+
+
 def declared_purpose(request: Request, allowed: tuple[str, ...]) -> Purpose:
-    """The request's declared purpose, or ``BadArgumentError`` saying how to declare one."""
+    """The request's declared purpose, or ``PurposeRequiredError`` saying how to declare one."""
     parsed = parse_purpose(request.headers.get(PURPOSE_HEADER), allowed)
     if isinstance(parsed, Purpose):
         return parsed
-    raise BadArgumentError(
+    raise PurposeRequiredError(
         f"{parsed} Declare why you are reading this data in the Soteria-Purpose header: "
-        f"one of {', '.join(allowed)}, optionally followed by '; ' and free text."
+        f"one of {', '.join(allowed)}, optionally followed by '; ' and free text.",
+        parsed.code,
     )
 
 
@@ -58,27 +85,51 @@ class _Rows:
             yield number, {k: (v if v != "" else None) for k, v in record.items()}
 
 
+def tally_table(tally: DisclosureTally, table: IndicatorTable) -> None:
+    """What an indicator table discloses (shared with the CSV export)."""
+    tally.add(
+        "indicators",
+        rows=len(table.cells),
+        cells=sum(1 for c in table.cells if c.value is not None and not c.suppressed),
+        suppressed=table.suppressed_cells,
+        forces=table.coverage.included,
+        periods={period_item(c.period.label) for c in table.cells},
+    )
+
+
 class IndicatorsPort:
-    def __init__(self, service: IndicatorService, principal: Principal) -> None:
+    def __init__(
+        self, service: IndicatorService, principal: Principal, tally: DisclosureTally
+    ) -> None:
         self._service = service
         self._viewer = Viewer(
             own_force=principal.force, exact_everything=sees_exact(principal, None)
         )
+        self._tally = tally
 
     def table(self, query: TableQuery) -> IndicatorTable:
-        return self._service.table(query, self._viewer)
+        table = self._service.table(query, self._viewer)
+        tally_table(self._tally, table)
+        return table
 
     def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[Any]:
-        return self._service.quality(forces, periods)
+        found = self._service.quality(forces, periods)
+        self._tally.add("indicators", rows=len(found), forces=[q.force for q in found])
+        return found
 
     def source_kind(self, force: str) -> str:
         return self._service.sources.kinds.get(force, "local")
 
 
 class SubmissionsPort:
-    def __init__(self, services: Services, principal: Principal) -> None:
+    def __init__(self, request: Request, services: Services, tally: DisclosureTally) -> None:
+        self._request = request
         self._services = services
+        principal = current_principal(request)
+        if principal is None:
+            raise MissingTokenError()
         self._principal = principal
+        self._tally = tally
 
     def page(self, force: str, first: int, after: str | None) -> Mapping[str, Any]:
         cursor = None
@@ -89,6 +140,7 @@ class SubmissionsPort:
             found = receipts.list_receipts(conn, force, limit=first + 1, before=cursor)
         more = len(found) > first
         page = found[:first]
+        self._tally.add("submissions", rows=len(page), forces=[force])
         end = (
             (f"{page[-1].received_at.isoformat()}{PAGE_CURSOR_SEPARATOR}{page[-1].submission_id}")
             if page
@@ -102,6 +154,7 @@ class SubmissionsPort:
     def submit(
         self, force: str, key: str, records: Sequence[Mapping[str, str | None]], dry_run: bool
     ) -> Mapping[str, Any]:
+        self._tally.add("submissions", forces=[force])
         body = orjson.dumps(list(records), option=orjson.OPT_SORT_KEYS)
         digest = hashlib.sha256(body).hexdigest()
         request = SubmissionRequest(
@@ -119,6 +172,19 @@ class SubmissionsPort:
                 lambda: digest,
                 now=self._services.clock,
                 hooks=self._services.ingest_hooks,
+                # The change is recorded in its own transaction (as on the HTTP push); the
+                # request's graphql:mutation event follows once the response is built.
+                before_commit=lambda conn, receipt: audit_log.in_transaction(
+                    self._request,
+                    conn,
+                    audit_log.event(
+                        self._request,
+                        "submission:create",
+                        Outcome.ALLOWED,
+                        forces=(force,),
+                        disclosure=Disclosure(rows=receipt.rows),
+                    ),
+                ),
             )
         except SubmissionRefusedError as refused:
             return {
@@ -156,6 +222,10 @@ class GatewayContext:
     request: Request
     services: Services
     errors: list[dict[str, Any]] = field(default_factory=list)
+    disclosed: DisclosureTally = field(default_factory=DisclosureTally)
+
+    def __post_init__(self) -> None:
+        self.request.state.audit_disclosure = self.disclosed
 
     def _principal(self) -> Principal:
         principal = current_principal(self.request)
@@ -164,9 +234,14 @@ class GatewayContext:
         return principal
 
     def authorize(self, action: str, force: str | None = None) -> None:
+        self.disclosed.reads.add(READS[action])
         require(self.request, Action(action), force)
         if action in PURPOSE_ACTIONS:
-            declared_purpose(self.request, self.services.settings.purposes)
+            try:
+                declared_purpose(self.request, self.services.settings.purposes)
+            except PurposeRequiredError as exc:
+                self.disclosed.reason = exc.reason
+                raise
 
     def caller(self) -> Caller:
         p = self._principal()
@@ -175,11 +250,11 @@ class GatewayContext:
     @property
     def indicators(self) -> IndicatorsPort:
         service: IndicatorService = self.services.extras["indicators"]
-        return IndicatorsPort(service, self._principal())
+        return IndicatorsPort(service, self._principal(), self.disclosed)
 
     @property
     def submissions(self) -> SubmissionsPort:
-        return SubmissionsPort(self.services, self._principal())
+        return SubmissionsPort(self.request, self.services, self.disclosed)
 
     @property
     def audit(self) -> Any:

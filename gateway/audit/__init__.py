@@ -17,7 +17,7 @@ Checking and reading: ``verify``, ``query_events``, ``write_events``, ``archive_
 """
 
 from gateway.audit.archive import ArchiveReport, archive_events, verify_archive
-from gateway.audit.canonical import GENESIS_HASH, digest_bytes, digest_query
+from gateway.audit.canonical import GENESIS_HASH, digest_bytes, digest_operation, digest_query
 from gateway.audit.chain import Break, BreakKind
 from gateway.audit.checkpoints import ArchiveCut, Checkpoint, CheckpointKind
 from gateway.audit.config import AuditSettings, open_trail, rotate_key
@@ -49,6 +49,7 @@ from gateway.audit.purpose import HEADER as PURPOSE_HEADER
 from gateway.audit.purpose import Purpose, parse_purpose
 from gateway.audit.queries import EventFilter, EventPage, iter_events, query_events
 from gateway.audit.signing import Ed25519Signer, PublicKey, Signer
+from gateway.audit.tally import DisclosureTally, period_item
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import VerifyReport, verify
 
@@ -72,6 +73,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointKind",
     "Disclosure",
+    "DisclosureTally",
     "Ed25519Signer",
     "EventFilter",
     "EventPage",
@@ -93,11 +95,13 @@ __all__ = [
     "caller_values",
     "database_keys",
     "digest_bytes",
+    "digest_operation",
     "digest_query",
     "iter_events",
     "load_keyring",
     "open_trail",
     "parse_purpose",
+    "period_item",
     "query_events",
     "rotate_key",
     "verify",

@@ -112,6 +112,20 @@ def digest_query(query: str, variables: Mapping[str, Any] | None = None) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def digest_operation(query_sha256: str | None, variables_sha256: str | None) -> str | None:
+    """``AuditEvent.query_sha256`` of a GraphQL request, from the digests its transport keeps.
+
+    SHA-256 of the canonical JSON ``{"query_sha256": Q, "variables_sha256": V}``, where Q
+    is the SHA-256 of the query text (UTF-8) and V that of the variables as sorted-key
+    compact JSON (null without variables). An auditor holding a candidate query and its
+    variables recomputes both and then this; the trail holds neither.
+    """
+    if query_sha256 is None:
+        return None
+    payload = {"query_sha256": query_sha256, "variables_sha256": variables_sha256}
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 def digest_bytes(body: bytes) -> str:
     """SHA-256 of a response body, for ``Disclosure.response_sha256``."""
     return hashlib.sha256(body).hexdigest()

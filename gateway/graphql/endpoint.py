@@ -149,6 +149,7 @@ class GraphQLEndpoint:
             response_sha256=hashlib.sha256(bytes(response.body)).hexdigest(),
             duration_seconds=time.perf_counter() - started,
             purpose=request.headers.get(PURPOSE_HEADER),
+            request=request,
         )
         try:
             self.on_operation(record)

@@ -12,6 +12,9 @@ The record holds digests, never the query, the variables or the data themselves:
   None without variables;
 * ``response_sha256``: SHA-256 of the exact response body bytes sent.
 
+``request``: the HTTP request itself, for the hook to read what the application's context
+left on ``request.state`` (the gateway's disclosure tally) and the client's address.
+
 ``outcome``: ``denied`` if the request was refused for authentication or authorisation
 (401 before execution, or any ``UNAUTHENTICATED``/``FORBIDDEN`` error even beside partial
 data); else ``error`` if the status is not 200 or any error is ``BAD_REQUEST`` or
@@ -21,8 +24,10 @@ the other forces' data was disclosed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from starlette.requests import Request
 
 from auth.principal import Principal
 from gateway.graphql.errors import DENIAL_CODES, ErrorCode
@@ -49,6 +54,7 @@ class OperationRecord:
     response_sha256: str
     duration_seconds: float
     purpose: str | None  # the raw Soteria-Purpose header, for the hook to parse
+    request: Request | None = field(default=None, repr=False, compare=False)
 
 
 def outcome_of(status: int, codes: tuple[str, ...]) -> Outcome:

@@ -20,8 +20,8 @@ from starlette.routing import Route
 from auth.guard import require
 from auth.policy import Action, sees_exact
 from gateway import audit_log
-from gateway.audit import Disclosure, Outcome
-from gateway.graphql_context import declared_purpose
+from gateway.audit import DisclosureTally, Outcome, Purpose
+from gateway.graphql_context import PurposeRequiredError, declared_purpose, tally_table
 from gateway.indicators.service import IndicatorService, TableQueryError, Viewer
 from gateway.problems import problem
 from gateway.services import services_of
@@ -84,11 +84,8 @@ async def indicators_csv(request: Request) -> Response:
     services = services_of(request)
     try:
         purpose = declared_purpose(request, services.settings.purposes)
-    except BadArgumentError as exc:
-        audit_log.standalone(
-            request,
-            audit_log.event(request, "indicators:export", Outcome.ERROR, reason="purpose_required"),
-        )
+    except PurposeRequiredError as exc:
+        _refused(request, exc.reason)
         return problem(400, "purpose_required", str(exc))
     params = request.query_params
     try:
@@ -105,6 +102,7 @@ async def indicators_csv(request: Request) -> Response:
             groups=_list(request, "groups"),
         )
     except (ValueError, BadArgumentError) as exc:
+        _refused(request, "bad_request", purpose)
         return problem(
             400,
             "bad_request",
@@ -116,9 +114,12 @@ async def indicators_csv(request: Request) -> Response:
     try:
         table = await run_in_threadpool(service.table, query, viewer)
     except TableQueryError as exc:
+        _refused(request, "bad_request", purpose)
         return problem(400, "bad_request", str(exc))
     missing = ",".join(f"{m.force}={m.reason}" for m in table.coverage.missing)
     body = render_csv(table).encode("utf-8")
+    disclosed = DisclosureTally()
+    tally_table(disclosed, table)
     audit_log.standalone(
         request,
         audit_log.event(
@@ -126,14 +127,9 @@ async def indicators_csv(request: Request) -> Response:
             "indicators:export",
             Outcome.ALLOWED,
             purpose=purpose,
-            forces=table.coverage.included,
-            periods=sorted({c.period.label for c in table.cells}),
-            disclosure=Disclosure(
-                rows=len(table.cells),
-                cells=len(table.cells),
-                suppressed_cells=table.suppressed_cells,
-                response_sha256=hashlib.sha256(body).hexdigest(),
-            ),
+            forces=tuple(disclosed.forces),
+            periods=tuple(disclosed.periods),
+            disclosure=disclosed.disclosure(hashlib.sha256(body).hexdigest()),
         ),
     )
     return Response(
@@ -144,6 +140,14 @@ async def indicators_csv(request: Request) -> Response:
             "Soteria-Coverage-Missing": missing[:4000],
         },
     )
+
+
+def _refused(request: Request, reason: str, purpose: Purpose | None = None) -> None:
+    """Nothing was disclosed: the export failed, and the trail says why."""
+    refused = audit_log.event(
+        request, "indicators:export", Outcome.ERROR, purpose=purpose, reason=reason
+    )
+    audit_log.standalone(request, refused)
 
 
 routes = [Route("/v1/indicators.csv", indicators_csv, methods=["GET"])]
