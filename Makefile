@@ -55,7 +55,9 @@ reliability: install
 # GraphQL-over-HTTP audits (npm graphql-http) and GraphiQL in headless Chromium, against a
 # live demo server on 127.0.0.1 that the script starts and stops.
 conformance: install
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@command -v node >/dev/null || (echo "make conformance needs Node.js 20+ (and npm)" >&2; exit 1)
+	command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ] || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium >/dev/null)
 	bash conformance/live.sh
 
 deploy-check: install

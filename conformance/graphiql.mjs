@@ -84,7 +84,7 @@ try {
       return pane !== null && pane.CodeMirror.getValue().includes(needle);
     },
     expected,
-    { timeout: 15000 },
+    { timeout: 60000 },
   );
   const result = await page.evaluate(
     () => document.querySelector(".graphiql-response .CodeMirror").CodeMirror.getValue(),

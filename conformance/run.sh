@@ -5,9 +5,10 @@
 #   bash conformance/run.sh SERVER_URL TOKEN [--screenshot]
 #
 # Needs Node.js 20+, and /usr/bin/chromium (Debian: apt-get install -y chromium) or
-# $CHROMIUM. Installs the pinned Node packages from package-lock.json (npm ci) when
-# node_modules is missing or older than the lock file. Exits non-zero if a MUST audit
-# fails or the GraphiQL check fails; both run either way.
+# $CHROMIUM. Installs the pinned Node packages from package-lock.json (npm ci: exactly the
+# locked versions, checked against their integrity hashes, from the npm registry only)
+# when node_modules is missing or older than the lock file. Exits non-zero if a MUST audit
+# fails or the GraphiQL check fails; both run either way. Every step has a time limit.
 set -uo pipefail
 
 if [ $# -lt 2 ]; then
@@ -19,13 +20,13 @@ export SOTERIA_URL="$1" SOTERIA_TOKEN="$2"
 shift 2
 
 if [ ! -d "$here/node_modules" ] || [ "$here/package-lock.json" -nt "$here/node_modules" ]; then
-    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+    (cd "$here" && timeout 600 npm ci --no-audit --no-fund --loglevel=error) || exit 1
     touch "$here/node_modules"
 fi
 
 status=0
 echo "== graphql-http server audits"
-node "$here/audit.mjs" || status=1
+timeout 300 node "$here/audit.mjs" || status=1
 echo "== GraphiQL in headless Chromium"
-node "$here/graphiql.mjs" "$@" || status=1
+timeout 300 node "$here/graphiql.mjs" "$@" || status=1
 exit $status
