@@ -46,9 +46,11 @@ from gateway.indicators.federation import FanOut
 from gateway.indicators.service import IndicatorService, TableQueryError
 from gateway.indicators.sources import CachedLocalSource, RemoteFactory, build_sources
 from gateway.problems import problem
+from gateway.request_tracing import TracedStarlette
 from gateway.routes import exports, federation, meta, openapi, submissions
 from gateway.services import Services
 from gateway.settings import Settings
+from gateway.telemetry import install as install_telemetry
 from schema import codelists
 from schema.errors import CatalogueError, PeriodError
 from schema.graphql.build import build_schema
@@ -123,6 +125,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     auth = _build_auth(built)
     built.extras["auth"] = auth
     indicators = _build_indicators(built)
+    telemetry = install_telemetry()  # once per process: the OTEL_* variables
+    for engine in (built.engine, *indicators.sources.engines):
+        telemetry.instrument_engine(engine)
     built.extras["indicators"] = indicators
     if "audit" not in built.extras:
         built.extras["audit"] = open_trail(AuditSettings.from_settings(settings))
@@ -172,13 +177,15 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             indicators.sources.close()
             if services is None:
                 built.engine.dispose()
+            telemetry.force_flush()
 
     handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _http_exception,
         AccessDeniedError: _access_denied,
         Exception: _unexpected,
     }
-    return Starlette(
+    return TracedStarlette(
+        telemetry,
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware), auth.middleware],
         exception_handlers=handlers,

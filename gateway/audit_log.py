@@ -13,7 +13,6 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from opentelemetry import trace
 from sqlalchemy import Connection
 from starlette.requests import HTTPConnection
 
@@ -35,6 +34,7 @@ from gateway.audit import (
     parse_purpose,
 )
 from gateway.graphql.records import OperationRecord
+from gateway.request_tracing import request_trace_ids
 from gateway.services import services_of
 
 
@@ -45,11 +45,11 @@ def actor_of(principal: Principal | None) -> Actor:
 
 
 def request_context(request: HTTPConnection) -> RequestContext:
-    span = trace.get_current_span().get_span_context()
+    trace_id, span_id = request_trace_ids()
     return RequestContext(
         request_id=getattr(request.state, "request_id", None),
-        trace_id=f"{span.trace_id:032x}" if span.is_valid else None,
-        span_id=f"{span.span_id:016x}" if span.is_valid else None,
+        trace_id=trace_id,
+        span_id=span_id,
         client_address=request.client.host if request.client else None,
     )
 
@@ -181,7 +181,7 @@ def operation_event(record: OperationRecord, purposes: tuple[str, ...]) -> Audit
         request=(
             request_context(request)
             if request is not None
-            else RequestContext(request_id=record.request_id)
+            else RequestContext(record.request_id, *request_trace_ids())
         ),
         reason=tally.reason or (record.error_codes[0].lower() if record.error_codes else None),
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from opentelemetry import propagate
 
 from adapters.indicators.errors import IndicatorError
 from adapters.indicators.quality import DataQuality
@@ -74,6 +75,7 @@ class RemoteIndicatorSource:
             return self._token
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        propagate.inject(kwargs.setdefault("headers", {}))  # the node continues our trace
         try:
             return self._http.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:

@@ -37,6 +37,7 @@ from adapters.store.errors import (
 from adapters.store.models import ForceRow, Submission
 from adapters.store.receipts import Receipt, find_by_key
 from adapters.store.staging import StageWriter, create_stage, drop_stage, open_stage, restage
+from adapters.store.telemetry import observed_ingest, stage, traced_stage, validated
 from schema import codelists
 from schema.record import Record
 from schema.validation import Code, Issue, Severity
@@ -93,16 +94,19 @@ class _Merger:
         self._hooks = hooks
         self.counts = merge.NO_COUNTS
 
+    @traced_stage("ingest.merge")
     def merge_staged(self) -> None:
         conn, force = self._conn, self._force
         counts = merge.classify(conn, force)
-        for hook in self._hooks:
-            hook.before_apply(conn, force)
+        with stage("ingest.rollup"):
+            for hook in self._hooks:
+                hook.before_apply(conn, force)
         merge.apply(
             conn, force=force, submission_id=self._submission_id, now=self._now, classified=counts
         )
-        for hook in self._hooks:
-            hook.after_apply(conn, force)
+        with stage("ingest.rollup"):
+            for hook in self._hooks:
+                hook.after_apply(conn, force)
         self.counts = self.counts.plus(counts)
 
 
@@ -188,6 +192,7 @@ def _stage_and_validate(
     return rows, errors, error_total, warnings, warning_total
 
 
+@observed_ingest
 def ingest(
     engine: Engine,
     request: SubmissionRequest,
@@ -213,9 +218,11 @@ def ingest(
             submission_id = str(uuid.uuid4())
             merger = _Merger(conn, force, submission_id, received_at, hooks)
             batching = _BatchingStage(conn, merger) if _lock_force_if_free(conn, force) else None
-            rows, errors, error_total, warnings, warning_total = _stage_and_validate(
-                conn, parsed, today, batching
-            )
+            with stage("ingest.parse_validate_stage") as span:
+                rows, errors, error_total, warnings, warning_total = _stage_and_validate(
+                    conn, parsed, today, batching
+                )
+                validated(span, rows, error_total, warning_total)
             digest = content_sha256()
             if error_total:
                 conn.rollback()
@@ -262,12 +269,13 @@ def ingest(
             if request.dry_run:
                 conn.rollback()
                 return IngestResult(receipt, replayed=False)
-            _record_counts(conn, receipt, changed=counts.changed)
-            drop_stage(conn)
-            if before_commit is not None:
-                # The audit event of an accepted submission commits with it, or not at all.
-                before_commit(conn, receipt)
-            conn.commit()
+            with stage("ingest.commit"):
+                _record_counts(conn, receipt, changed=counts.changed)
+                drop_stage(conn)
+                if before_commit is not None:
+                    # The audit event of an accepted submission commits with it, or not at all.
+                    before_commit(conn, receipt)
+                conn.commit()
             return IngestResult(receipt, replayed=False)
         except BaseException:
             if conn.in_transaction():

@@ -31,8 +31,11 @@ from graphql import (
     specified_rules,
     validate,
 )
+from opentelemetry import trace
 
 from gateway.graphql.limits import Limits, document_size_error, static_limit_errors
+
+tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +87,15 @@ class DocumentCache:
         return prepared
 
     def _prepare(self, query: str) -> PreparedDocument:
-        try:
-            document = parse(query, max_tokens=self._limits.max_tokens)
-        except GraphQLError as exc:
-            return PreparedDocument(None, (exc,))
-        refused = static_limit_errors(document, self._limits)
-        if refused:
-            return PreparedDocument(document, tuple(refused))
-        errors = validate(self._schema, document, self._rules)
+        """Parse and validate (a span each: a cached document has neither)."""
+        with tracer.start_as_current_span("graphql.parse") as span:
+            try:
+                document = parse(query, max_tokens=self._limits.max_tokens)
+            except GraphQLError as exc:  # its message quotes the document: not on the span
+                span.set_attribute("soteria.outcome", "syntax_error")
+                return PreparedDocument(None, (exc,))
+        with tracer.start_as_current_span("graphql.validate") as span:
+            refused = static_limit_errors(document, self._limits)
+            errors = refused or validate(self._schema, document, self._rules)
+            span.set_attribute("soteria.error_count", len(errors))
         return PreparedDocument(document, tuple(errors))

@@ -36,6 +36,7 @@ from graphql import (
     get_operation_ast,
 )
 from graphql.execution.values import get_variable_values
+from opentelemetry import trace
 from starlette.requests import Request
 
 from auth.errors import AccessDeniedError, RateLimitedError
@@ -54,6 +55,8 @@ from gateway.graphql.errors import (
 from gateway.graphql.limits import Limits
 from gateway.graphql.media import MediaType
 from gateway.graphql.params import GraphQLParams
+
+tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +134,20 @@ class Executor:
         except GraphQLClientError as exc:
             shaped = execution_error(GraphQLError(exc.message, original_error=exc), "")
             return Reply(400, {"errors": [shaped]}, **details)
-        result = execute_sync(
-            self.schema,
-            document,
-            context_value=context,
-            variable_values=params.variables,
-            operation_name=params.operation_name,
-        )
+        with tracer.start_as_current_span(
+            "graphql.execute",
+            attributes=_span_attributes(details),
+            record_exception=False,  # messages may quote arguments
+            set_status_on_exception=False,
+        ) as span:
+            result = execute_sync(
+                self.schema,
+                document,
+                context_value=context,
+                variable_values=params.variables,
+                operation_name=params.operation_name,
+            )
+            span.set_attribute("soteria.error_count", len(result.errors or ()))
         reported = _reported(context)
         raised: list[Exception] = [*(result.errors or ()), *reported[0]]
         request_id = request_id_of(request)
@@ -150,6 +160,12 @@ class Executor:
         if errors:
             body["errors"] = errors
         return Reply(200, body, **details)
+
+
+def _span_attributes(details: dict[str, Any]) -> dict[str, str]:
+    """The operation's type and name (the name the client gave it; never the document)."""
+    keys = {"graphql.operation.type": "operation_type", "graphql.operation.name": "operation_name"}
+    return {key: details[name] for key, name in keys.items() if details.get(name) is not None}
 
 
 def _is_get(request: Request) -> bool:

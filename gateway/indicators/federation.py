@@ -6,22 +6,34 @@ a ``Failure`` for its forces, never an exception for the whole query: the table 
 from the others and the failed forces are listed as missing. A circuit breaker per
 source stops calling one that keeps failing, so a dead node costs nothing per query
 until its cool-down has passed.
+
+Each call is a ``source.call`` span (source name and kind, its forces, attempts and
+outcome: ``ok`` or the failure's reason, ``circuit_open`` included), started and ended by
+the fan-out itself so that a call it stops waiting for ends as ``timeout``; the source
+runs inside it, so its SQL or its request to a node (which continues the trace) are its
+children. Failures are counted per force in ``soteria.source.failures``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Status, StatusCode
 
 T = TypeVar("T")
 tracer = trace.get_tracer(__name__)
+_failures = metrics.get_meter(__name__).create_counter(
+    "soteria.source.failures",
+    unit="{failure}",
+    description="Forces an indicator source could not answer for, by force and reason.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +79,9 @@ class CircuitBreaker:
 class _Call(Generic[T]):
     name: str
     fn: Callable[[], T]
+    span: trace.Span
     future: Future[T] | None = None
+    attempts: int = 0
 
 
 class FanOut:
@@ -87,41 +101,85 @@ class FanOut:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def run(self, calls: Mapping[str, Callable[[], T]]) -> dict[str, T | Failure]:
-        """Each source's result, or why it has none; never raises for a source's fault."""
+    def run(
+        self,
+        calls: Mapping[str, Callable[[], T]],
+        members: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, T | Failure]:
+        """Each source's result, or why it has none; never raises for a source's fault.
+
+        ``members`` names the forces each source answers for (span attributes, metrics).
+        """
         results: dict[str, T | Failure] = {}
         pending: list[_Call[T]] = []
+        forces = members or {}
         for name, fn in calls.items():
+            call = _Call(name, fn, _start_span(name, forces.get(name, ())))
             if not self.breaker(name).allow():
-                results[name] = Failure("circuit_open")
+                results[name] = _finish(call, forces.get(name, ()), Failure("circuit_open"))
                 continue
-            call = _Call(name, fn)
-            call.future = self._pool.submit(self._attempt, name, fn)
+            call.future = self._pool.submit(self._attempt, call)
             pending.append(call)
         deadline = time.monotonic() + self.timeout
         for call in pending:
             assert call.future is not None
             remaining = max(deadline - time.monotonic(), 0.0)
+            outcome: T | Failure
             try:
-                results[call.name] = call.future.result(timeout=remaining)
+                outcome = call.future.result(timeout=remaining)
                 self.breaker(call.name).succeeded()
             except FutureTimeout:
                 call.future.cancel()
-                results[call.name] = Failure("timeout")
+                outcome = Failure("timeout")
                 self.breaker(call.name).failed()
             except Exception as exc:  # noqa: BLE001 - one source's fault must not fail the query
-                results[call.name] = Failure(getattr(exc, "reason", "error"))
+                outcome = Failure(getattr(exc, "reason", "error"))
                 self.breaker(call.name).failed()
+            results[call.name] = _finish(call, forces.get(call.name, ()), outcome)
         return results
 
-    def _attempt(self, name: str, fn: Callable[[], T]) -> T:
-        with tracer.start_as_current_span("source.call", attributes={"source": name}):
+    def _attempt(self, call: _Call[T]) -> T:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False):
             for attempt in range(self.retries + 1):
+                call.attempts = attempt + 1
                 try:
-                    return fn()
+                    return call.fn()
                 except Exception as exc:
                     # Only "could not connect" is worth another try within the deadline.
                     if not getattr(exc, "retryable", False) or attempt == self.retries:
                         raise
                     time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
+
+
+def _start_span(name: str, forces: Sequence[str]) -> trace.Span:
+    return tracer.start_span(
+        "source.call",
+        attributes={
+            "soteria.source": name,
+            "soteria.source.kind": "remote" if name.startswith("node:") else "local",
+            "soteria.forces": list(forces),
+            "soteria.force_count": len(forces),
+        },
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+
+
+def _finish(call: _Call[Any], forces: Sequence[str], outcome: T | Failure) -> T | Failure:
+    """Ends the call's span with its outcome; counts a failure once per force."""
+    span = call.span
+    if isinstance(outcome, Failure):
+        for force in forces or (call.name,):
+            _failures.add(
+                1, {"soteria.force": force, "soteria.source": call.name, "reason": outcome.reason}
+            )
+        span.set_status(Status(StatusCode.ERROR))
+    span.set_attributes(
+        {
+            "soteria.outcome": outcome.reason if isinstance(outcome, Failure) else "ok",
+            "soteria.source.attempts": call.attempts,
+        }
+    )
+    span.end()
+    return outcome

@@ -138,11 +138,12 @@ class IndicatorService:
 
     def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[DataQuality]:
         chosen = self.forces(forces)
+        grouped = self.sources.group(chosen)
         calls: dict[str, Callable[[], dict[str, DataQuality]]] = {
             name: functools.partial(self.sources.sources[name].quality_many, members, periods)
-            for name, members in self.sources.group(chosen).items()
+            for name, members in grouped.items()
         }
-        results = self.fanout.run(calls)
+        results = self.fanout.run(calls, grouped)
         found: dict[str, DataQuality] = {}
         for result in results.values():
             if not isinstance(result, Failure):
@@ -159,7 +160,7 @@ class IndicatorService:
         }
         answers: list[SourceAnswer] = []
         failures: list[SourceFailure] = []
-        for name, result in self.fanout.run(calls).items():
+        for name, result in self.fanout.run(calls, grouped).items():
             if isinstance(result, Failure):
                 failures.extend(SourceFailure(f, result.reason) for f in grouped[name])
             else:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from opentelemetry import trace
 from sqlalchemy import Engine
 
 from adapters.indicators.quality import DataQuality
@@ -82,6 +83,9 @@ class CachedLocalSource:
             else:
                 partials |= hit.partials
                 quality |= hit.quality
+        trace.get_current_span().set_attributes(  # on the fan-out's source.call span
+            {"soteria.cache.hits": len(forces) - len(todo), "soteria.cache.misses": len(todo)}
+        )
         if todo:
             fresh, read_at = self.local.versioned_partials_many(todo, query)
             fresh_quality = self.local.quality_many(todo, query.periods)
