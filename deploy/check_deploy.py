@@ -13,10 +13,10 @@
              no host namespaces, images pinned by a version tag, ports published on loopback
              only; the services built from this repository run read-only, as a non-root user,
              with every capability dropped.
-``manifests FILE...``  (with the tools' environment): the rendered Kubernetes overlays hold no Secret
-             object and no secret-looking value written into an environment variable or a
-             ConfigMap (secrets are referenced, never inlined), and every container runs an
-             image the overlay named (not the bases' bare placeholder ``soteria``).
+``manifests FILE...``  (with the tools' environment): the rendered Kubernetes overlays
+             hold no Secret object and no secret-looking value written into an environment
+             variable or a ConfigMap (secrets are referenced, never inlined), and every
+             container runs an image the overlay named (not the bases' placeholder ``soteria``).
 
 Each problem is printed on its own line; the exit status is 1 if there was any.
 """
