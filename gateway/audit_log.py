@@ -156,9 +156,11 @@ def operation_event(record: OperationRecord, purposes: tuple[str, ...]) -> Audit
     """The audit event of one GraphQL request, allowed, denied or failed.
 
     What it disclosed comes from the ``DisclosureTally`` the request context left on
-    ``request.state``; the action from what the request asked for: ``audit:read`` if it
-    touched the audit trail, ``graphql:mutation`` for a mutation, ``submission:read`` if
-    it read only submission receipts, else ``indicators:query``.
+    ``request.state``; the action from what the request asked for (the fields whose
+    access check ran): ``audit:read`` if any touched the audit trail, ``graphql:mutation``
+    for a mutation, ``indicators:query`` for indicator data, ``submission:read`` for
+    submission receipts, else ``graphql:query`` (only the catalogue or ``me``, or refused
+    before any field ran: an invalid document, variables or limits).
     """
     principal = record.principal
     request = record.request
@@ -192,6 +194,8 @@ def _operation_action(record: OperationRecord, tally: DisclosureTally) -> str:
         return "audit:read"
     if record.operation_type == "mutation":
         return "graphql:mutation"
-    if tally.reads == {"submissions"}:
+    if "indicators" in tally.reads:
+        return "indicators:query"
+    if "submissions" in tally.reads:
         return "submission:read"
-    return "indicators:query"
+    return "graphql:query"

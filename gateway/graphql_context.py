@@ -24,7 +24,15 @@ from auth.guard import current_principal, require
 from auth.policy import Action, sees_exact
 from auth.principal import Principal
 from gateway import audit_log
-from gateway.audit import Disclosure, Outcome, Purpose, parse_purpose
+from gateway.audit import (
+    AuditQueryError,
+    Disclosure,
+    EventFilter,
+    Outcome,
+    Purpose,
+    parse_purpose,
+    query_events,
+)
 from gateway.audit.tally import DisclosureTally, period_item
 from gateway.indicators.service import IndicatorService, Viewer
 from gateway.services import Services
@@ -215,6 +223,41 @@ class SubmissionsPort:
         }
 
 
+class AuditPort:
+    """``auditEvents``: the trail through ``gateway.audit.query_events``, keyset pages."""
+
+    def __init__(self, services: Services, tally: DisclosureTally) -> None:
+        self._services = services
+        self._tally = tally
+
+    def page(self, filters: Mapping[str, Any], first: int, after: str | None) -> Mapping[str, Any]:
+        if after is not None and not (after.isascii() and after.isdecimal() and len(after) < 20):
+            raise BadArgumentError("after must be the endCursor of a previous page.")
+        try:
+            wanted = EventFilter(
+                client_id=filters.get("actor"),
+                force=filters.get("force"),
+                action=filters.get("action"),
+                outcome=filters.get("outcome"),
+                purpose=filters.get("purpose"),
+                since=filters.get("from_"),
+                until=filters.get("to"),
+            )
+            with self._services.engine.connect() as conn:
+                page = query_events(conn, wanted, first, int(after) if after else None)
+        except AuditQueryError as exc:
+            raise BadArgumentError(f"{exc}.") from exc
+        self._tally.add("audit", rows=len(page.events), forces=[filters.get("force")])
+        end = page.end_cursor
+        return {
+            "items": page.events,
+            "page_info": {
+                "end_cursor": str(end) if end is not None else None,
+                "has_next_page": page.has_next_page,
+            },
+        }
+
+
 @dataclass
 class GatewayContext:
     """Built per request; holds the caller and the ports resolvers may call."""
@@ -257,8 +300,9 @@ class GatewayContext:
         return SubmissionsPort(self.request, self.services, self.disclosed)
 
     @property
-    def audit(self) -> Any:
-        return self.services.extras["audit_port"](self._principal())
+    def audit(self) -> AuditPort:
+        self._principal()
+        return AuditPort(self.services, self.disclosed)
 
     def add_error(self, message: str, code: str, **extensions: Any) -> None:
         self.errors.append({"message": message, "extensions": {"code": code, **extensions}})

@@ -8,7 +8,7 @@ from typing import Any
 import graphene
 
 from schema import codelists
-from schema.graphql import enums, types
+from schema.graphql import audit, enums, types
 from schema.graphql.permissions import requires
 from schema.indicators.catalogue import CATALOGUE, Dimension, IndicatorId, OffenceScope
 from schema.periods import Granularity, periods_starting_between
@@ -111,6 +111,27 @@ class Query(graphene.ObjectType):
         after=graphene.String(),
     )
 
+    audit_events = graphene.Field(
+        audit.AuditEventPage,
+        required=True,
+        description="The audit trail, oldest first (needs audit:read and a declared "
+        "Soteria-Purpose; a force-bound client must name its own force). Every read is "
+        "itself recorded as an audit:read event.",
+        actor=graphene.String(description="Only events of this OAuth client id."),
+        force=graphene.ID(description="Only events of a client bound to, or touching, this force."),
+        action=graphene.String(
+            description="Only this action (auth:token:issued), or a namespace (auth:*)."
+        ),
+        outcome=graphene.Argument(audit.AuditOutcome, description="Only this outcome."),
+        purpose=graphene.String(description="Only this declared purpose code."),
+        from_=graphene.Argument(
+            graphene.DateTime, name="from", description="From this moment (inclusive)."
+        ),
+        to=graphene.DateTime(description="Until this moment (exclusive)."),
+        first=graphene.Int(default_value=20, description=f"Page size, 1 to {MAX_PAGE}."),
+        after=graphene.String(description="The endCursor of the previous page."),
+    )
+
     @staticmethod
     def resolve_forces(parent: Any, info: Any) -> tuple[codelists.Force, ...]:
         info.context.caller()
@@ -167,3 +188,19 @@ class Query(graphene.ObjectType):
         if codelists.force(force) is None:
             raise BadArgumentError(f"There is no force '{force}'.")
         return info.context.submissions.page(force, first, after)
+
+    @staticmethod
+    @requires("read_audit", force_argument="force")
+    def resolve_audit_events(
+        parent: Any, info: Any, first: int = 20, after: str | None = None, **filters: Any
+    ) -> Any:
+        if not 1 <= first <= MAX_PAGE:
+            raise BadArgumentError(f"first must be from 1 to {MAX_PAGE}.")
+        for name in ("from_", "to"):
+            moment = filters.get(name)
+            if moment is not None and moment.tzinfo is None:
+                raise BadArgumentError("from and to need a UTC offset, e.g. 2026-01-01T00:00:00Z.")
+        outcome = filters.get("outcome")
+        if outcome is not None:
+            filters["outcome"] = getattr(outcome, "value", outcome)
+        return info.context.audit.page(filters, first, after)

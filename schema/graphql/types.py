@@ -166,8 +166,8 @@ class Receipt(graphene.ObjectType):
 
 
 class PageInfo(graphene.ObjectType):
-    end_cursor = graphene.String()
-    has_next_page = graphene.Boolean(required=True)
+    end_cursor = graphene.String(description="Pass as after to get the next page.")
+    has_next_page = graphene.Boolean(required=True, description="Whether more items follow.")
 
 
 class SubmissionPage(graphene.ObjectType):
