@@ -32,8 +32,6 @@ from urllib.parse import unquote
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.instrumentation.sqlalchemy.engine import _handle_error as _otel_handle_error
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -63,10 +61,11 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
-from sqlalchemy import Engine, event
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy import Engine
+
+from gateway.sql_tracing import StatementTracer
 
 DEFAULT_SERVICE_NAME: Final = "soteria-exchange"
 EXPORTERS: Final = frozenset({"otlp", "console", "none"})
@@ -383,10 +382,6 @@ class Telemetry:
         if readers:
             self.meter_provider = MeterProvider(metric_readers=readers, resource=resource)
 
-    @property
-    def exporting_spans(self) -> bool:
-        return self.processors.active
-
     def tracer(self, name: str) -> trace.Tracer:
         return (self.tracer_provider or trace.NoOpTracerProvider()).get_tracer(name)
 
@@ -407,74 +402,16 @@ class Telemetry:
             unit="connections",
             description="Connections of the pool in each state (idle, used).",
         )
-        _StatementTracer(tracer, engine, usage, self.processors, self.config.attribute_length)
+        StatementTracer(
+            tracer, engine, usage, self.config.attribute_length, lambda: self.processors.active
+        )
 
-    def force_flush(self) -> None:
+    def force_flush(self, timeout_millis: int = 5000) -> None:
+        """Send what is buffered (at shutdown), waiting at most about ``timeout_millis``."""
         if self.tracer_provider is not None:
-            self.tracer_provider.force_flush()
+            self.tracer_provider.force_flush(timeout_millis)
         if self.meter_provider is not None:
-            self.meter_provider.force_flush()
-
-
-class _StatementTracer(EngineTracer):
-    """The SQLAlchemy instrumentation, kept to parameterised SQL and silent when unused.
-
-    ``db.statement`` is the SQL as sent with its placeholders (``?``, ``%(name)s``): bound
-    values are never read, and the SQL commenter stays off. A failing statement's span gets
-    the error's class only: database messages quote the values that failed (a duplicate
-    key, a bad cast), so the instrumentation's own handler, which copies the message into
-    the span status, is replaced. Long statements (a multi-row INSERT's placeholders) are
-    cut to the attribute length limit here, rather than by the SDK with a logged warning.
-    """
-
-    def __init__(
-        self,
-        tracer: trace.Tracer,
-        engine: Engine,
-        usage: Any,
-        processors: SpanProcessors,
-        max_length: int,
-    ) -> None:
-        self._processors = processors
-        self._max_length = max_length
-        super().__init__(  # type: ignore[no-untyped-call]  # the instrumentation is untyped
-            tracer, engine, usage, enable_commenter=False
-        )
-        event.remove(engine, "handle_error", _otel_handle_error)
-        event.listen(engine, "handle_error", _end_failed_statement)
-
-    def _before_cur_exec(  # noqa: PLR0917 - the instrumentation's signature
-        self,
-        conn: Any,
-        cursor: Any,
-        statement: Any,
-        params: Any,
-        context: Any,
-        executemany: bool,
-    ) -> tuple[Any, Any]:
-        if not self._processors.active:
-            return statement, params
-        result: tuple[Any, Any] = super()._before_cur_exec(  # type: ignore[no-untyped-call]
-            conn, cursor, statement, params, context, executemany
-        )
-        return result
-
-    def _set_db_client_span_attributes(
-        self, span: trace.Span, statement: Any, db_name: Any, attrs: Any
-    ) -> None:
-        if isinstance(statement, str) and len(statement) > self._max_length:
-            statement = statement[: self._max_length - 1] + "\u2026"
-        super()._set_db_client_span_attributes(span, statement, db_name, attrs)
-
-
-def _end_failed_statement(context: ExceptionContext) -> None:
-    span = getattr(context.execution_context, "_otel_span", None)
-    if span is None:
-        return
-    if span.is_recording():
-        span.set_attribute("error.type", type(context.original_exception).__name__)
-        span.set_status(Status(StatusCode.ERROR))
-    span.end()
+            self.meter_provider.force_flush(timeout_millis)
 
 
 # --- the process-wide installation ------------------------------------------------------
