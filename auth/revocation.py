@@ -5,8 +5,9 @@ JWT access tokens are self-contained, so revocation (RFC 7009) needs a deny list
 check also refuses tokens of a disabled client, so disabling a compromised client cuts
 off its live tokens at once instead of up to 15 minutes later.
 
-The check is a primary-key lookup on every request to a protected route. It is not
-cached: a revocation must hold on every replica immediately.
+The check is a primary-key lookup. The validator reuses its "still live" answers for a
+second (``auth.liveness.LiveCache``): a revocation holds at once on the process that made
+it and within that second on every other replica.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ from auth.scopes import Scope
 
 DEFAULT_TOKEN_LIFETIME: Final = 900
 DEFAULT_LEEWAY: Final = 30
+#: How long a "still live" deny-list answer is reused (``auth.liveness``): a revocation on
+#: another replica takes effect within this many seconds (at once on the same process).
+DEFAULT_LIVE_CACHE_SECONDS: Final = 1.0
 
 #: Asymmetric JWS algorithms an external issuer may be trusted with. HMAC and ``none``
 #: are absent on purpose: with a shared or public "secret" anyone could mint tokens.
@@ -127,6 +130,7 @@ class AuthSettings:
     key_refresh_min_interval_seconds: float = 1.0
     jwks_fetch_timeout_seconds: float = 5.0
     max_token_bytes: int = 8192
+    live_cache_seconds: float = DEFAULT_LIVE_CACHE_SECONDS
 
     def __post_init__(self) -> None:
         if not is_secure_url(self.issuer):
@@ -137,6 +141,8 @@ class AuthSettings:
             raise ConfigurationError("token_lifetime_seconds must be between 60 and 3600")
         if not 0 <= self.leeway_seconds <= 300:
             raise ConfigurationError("leeway_seconds must be between 0 and 300")
+        if not 0 <= self.live_cache_seconds <= 60:
+            raise ConfigurationError("live_cache_seconds must be between 0 and 60")
         if self.key_cache_ttl_seconds < 1 or self.key_refresh_min_interval_seconds < 0:
             raise ConfigurationError("key cache intervals must be positive")
         issuers = [self.issuer] + [ext.issuer for ext in self.external_issuers]

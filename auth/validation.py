@@ -3,7 +3,9 @@
 One validator serves every protected route, for our own issuer and every configured
 external issuer. It picks the issuer profile from the (unverified) ``iss`` claim; a token
 naming any other issuer is refused before its signature is looked at. Our own tokens are
-additionally checked against the deny list (revoked token, disabled client).
+additionally checked against the deny list (revoked token, disabled client), whose "still
+live" answers ``auth.liveness.LiveCache`` keeps for ``AuthSettings.live_cache_seconds``
+(a revocation holds at once in this process, within that time on every other replica).
 
 The validator is synchronous (it may query the database or fetch a JWKS); the ASGI
 backend calls it in a worker thread.
@@ -24,6 +26,7 @@ from auth.clock import Clock, from_epoch, to_epoch, utc_now
 from auth.errors import InvalidTokenError, JWKSFetchError, TokenFault
 from auth.external import external_principal, jwks_loader
 from auth.keycache import KeyCache, KeyLoader
+from auth.liveness import LiveCache, LiveCheck
 from auth.principal import Principal
 from auth.revocation import is_token_live
 from auth.scopes import parse_scopes
@@ -32,7 +35,6 @@ from auth.signing_keys import SIGNING_ALGORITHM, published_public_keys
 from auth.verification import IssuerProfile, read_unverified, verify
 
 LOCAL_REQUIRED_CLAIMS: Final = ("sub", "iat", "jti", "client_id")
-LiveCheck = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,7 @@ class TokenValidator:
         return cls(
             settings,
             local_keys=cache(load_local, "local signing keys"),
-            token_is_live=live,
+            token_is_live=LiveCache(live, ttl=settings.live_cache_seconds, clock=clock),
             external=external,
             clock=clock,
             force_exists=force_exists,
