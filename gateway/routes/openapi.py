@@ -352,7 +352,11 @@ def _operations(purposes: tuple[str, ...]) -> tuple[Operation, ...]:
                         "text/css": {"schema": {"type": "string"}},
                     },
                 },
-                "404": problem_answer("No such file."),
+                "304": {"description": "Not modified (`If-None-Match`)."},
+                "404": {
+                    "description": "No such file.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
             },
         ),
         Operation(
@@ -387,8 +391,12 @@ def _graphql_operations() -> tuple[Operation, ...]:
             },
         },
         "400": {
-            "description": "Request error: syntax, validation, limits, variables.",
-            "content": {GRAPHQL_RESPONSE: {"schema": ref("GraphQLResponse")}},
+            "description": "Request error: syntax, validation, limits, variables; a malformed "
+            "request (bad JSON, no `query`) is answered as `application/json`.",
+            "content": {
+                GRAPHQL_RESPONSE: {"schema": ref("GraphQLResponse")},
+                "application/json": {"schema": ref("GraphQLResponse")},
+            },
         },
         "406": problem_answer("`Accept` admits no JSON type."),
         "413": problem_answer("Body larger than the configured limit."),
@@ -409,7 +417,17 @@ def _graphql_operations() -> tuple[Operation, ...]:
                 query_param("operationName", "Operation to run.", {"type": "string"}),
                 query_param("variables", "Variables as a JSON text.", {"type": "string"}),
             ),
-            responses={**answers, "405": problem_answer("A mutation over GET (`Allow: POST`).")},
+            responses={
+                **answers,
+                "200": {
+                    "description": "Executed; a browser asking for HTML gets GraphiQL.",
+                    "content": {
+                        **answers["200"]["content"],
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "405": problem_answer("A mutation over GET (`Allow: POST`)."),
+            },
         ),
         Operation(
             "post",

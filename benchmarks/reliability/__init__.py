@@ -1,0 +1,1 @@
+"""``make reliability``: load, fuzzing and fault-injection harnesses (docs/reliability.md)."""
