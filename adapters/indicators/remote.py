@@ -103,10 +103,11 @@ class RemoteIndicatorSource:
     def answer(self, forces: Sequence[str], query: IndicatorQuery) -> SourceAnswer:
         data = self._ask(forces, {"forces": list(forces), "query": query_to_wire(query)})
         try:
-            answer, _versions = answer_from_wire(data, forces)
+            answer, versions = answer_from_wire(data, forces)
         except WireFormatError as exc:
             raise SourceUnavailableError("bad_response (shape)") from exc
-        return answer
+        stamps = {f: (v, answer.quality[f].last_submission_at) for f, v in versions.items()}
+        return SourceAnswer(answer.partials, answer.quality, stamps)
 
     def quality_many(
         self, forces: Sequence[str], periods: Sequence[Period]

@@ -10,12 +10,17 @@ statement filters by them, so force isolation does not depend on the GraphQL lay
 
 Reads run in one snapshot (REPEATABLE READ on PostgreSQL, a read transaction on SQLite), so
 the measures, the histograms and the data versions returned together always agree.
+
+A force's *stamp* is what a cache of its figures is keyed by: its ``data_version`` (bumped in
+the ingestion transaction of every submission that changes a record) and its last
+submission time (a submission of unchanged rows moves only that). ``stamps`` reads all of
+them in one indexed statement, so a cache can check it is current on every query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, select
 
@@ -23,10 +28,15 @@ from adapters.indicators import asat, dialect, reading
 from adapters.indicators.models import indicator_rollup, indicator_rollup_days
 from adapters.indicators.quality import DataQuality, read_quality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
+from adapters.indicators.wire import SourceAnswer
 from adapters.store.errors import UnknownForceError
 from adapters.store.models import ForceRow
 from schema import codelists
 from schema.periods import Period
+
+Stamp = tuple[int, Hashable]  # (data_version, last submission time as stored)
+_STAMPS: Final = "SELECT code, data_version, last_submission_at FROM forces"
+_NEVER: Final[Stamp] = (0, None)  # a force row not seeded: no data, never submitted
 
 
 def _checked(forces: Iterable[str]) -> list[str]:
@@ -79,6 +89,29 @@ class LocalIndicatorSource:
                 result |= reading.assemble(query, p, [force], measure_rows, day_rows)
             return result, versions
 
+    def answer(self, forces: Sequence[str], query: IndicatorQuery) -> SourceAnswer:
+        """Partials, data quality and stamps of ``forces``, all read in one snapshot."""
+        checked = _checked(forces)
+        p = reading.plan(query)
+        with self._snapshot() as conn, dialect.roomy_planner(conn):
+            stamps = _stamps(conn)
+            if query.as_at is None:
+                partials = _current(conn, checked, query, p)
+            else:
+                partials = {}
+                for force in checked:
+                    measure_rows, day_rows = asat.read(conn, force, p, query.as_at)
+                    partials |= reading.assemble(query, p, [force], measure_rows, day_rows)
+            quality = read_quality(conn, checked, query.periods)
+        return SourceAnswer(partials, quality, {f: stamps.get(f, _NEVER) for f in checked})
+
+    def stamps(self, forces: Sequence[str]) -> dict[str, Stamp]:
+        """Each force's stamp (data version, last submission time): one small statement."""
+        checked = _checked(forces)
+        with self._engine.connect() as conn:
+            stamps = _stamps(conn)
+        return {f: stamps.get(f, _NEVER) for f in checked}
+
     def data_version(self, force: str) -> int:
         """The force's counter, bumped by every submission that changes a record."""
         return self.data_versions([force])[force]
@@ -105,6 +138,10 @@ def _data_versions(conn: Connection, forces: list[str]) -> dict[str, int]:
         select(ForceRow.code, ForceRow.data_version).where(ForceRow.code.in_(forces))
     ).tuples()
     return {code: int(version) for code, version in rows}
+
+
+def _stamps(conn: Connection) -> dict[str, Stamp]:
+    return {str(code): (int(version), at) for code, version, at in conn.exec_driver_sql(_STAMPS)}
 
 
 def _current(

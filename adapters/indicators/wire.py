@@ -8,8 +8,8 @@ client can read it; both sides validate what they receive.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.indicators.quality import DataQuality
@@ -27,10 +27,15 @@ class WireFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SourceAnswer:
-    """One source's answer to one query: partials and data quality per force."""
+    """One source's answer to one query: partials and data quality per force.
+
+    ``versions``: per force, what the answer was computed at (a local source's stamp, a
+    node's data version and last submission time), so the gateway can key caches by it.
+    """
 
     partials: dict[str, ForcePartials]
     quality: dict[str, DataQuality]
+    versions: Mapping[str, Hashable] = field(default_factory=dict)
 
 
 def query_to_wire(query: IndicatorQuery) -> dict[str, Any]:

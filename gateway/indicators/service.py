@@ -3,13 +3,23 @@
 One call: resolve periods and forces, fan out to the sources (partials and data quality
 per force, cached by each force's data version so figures are never staler than the last
 receipt), build the table with totals and apply disclosure control to it as a whole.
+
+Finished tables are cached too, keyed by the normalised question, the viewer (what it may
+see exactly) and the stamp of every force involved as the sources reported it on this very
+call: a repeated national table costs the sources' stamp check and a dictionary lookup,
+and any receipt changes a stamp, so a cached table is never staler than the last receipt.
+Totals are cached per total by their members' stamps (``table.TotalsCache``), so after one
+force's submission only the totals holding it are combined again. Coverage's staleness
+depends on the clock, so it is worked out on every call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from adapters.indicators.quality import DataQuality
@@ -17,7 +27,7 @@ from adapters.indicators.query import ForcePartials, IndicatorQuery
 from adapters.indicators.wire import SourceAnswer
 from gateway.indicators.federation import Failure, FanOut
 from gateway.indicators.sources import SourceRegistry
-from gateway.indicators.table import build_table, total_specs
+from gateway.indicators.table import TotalsCache, build_table, total_specs
 from schema import codelists
 from schema.indicators.catalogue import CATALOGUE
 from schema.periods import Period, periods_starting_between
@@ -28,6 +38,7 @@ from schema.tables import (
     MissingForce,
     SourceFailure,
     StaleForce,
+    TableCell,
     TableQuery,
 )
 
@@ -47,6 +58,40 @@ class Viewer:
         return self.exact_everything or (force is not None and force == self.own_force)
 
 
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """A finished table, less what depends on the clock (coverage's stale forces)."""
+
+    cells: tuple[TableCell, ...]
+    included: tuple[str, ...]
+    missing: tuple[MissingForce, ...]
+    failures: tuple[SourceFailure, ...]
+    suppressed_cells: int
+
+
+class _TableCache:
+    """Finished tables by (question, viewer, stamps); LRU over ``size`` tables."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: OrderedDict[Hashable, _Built] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> _Built | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: _Built) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 class IndicatorService:
     def __init__(
         self,
@@ -64,6 +109,8 @@ class IndicatorService:
         self.custom_groups = custom_groups
         self.stale_after = stale_after
         self.clock = clock
+        self._tables = _TableCache()
+        self._totals = TotalsCache()
 
     def periods(self, request: TableQuery) -> list[Period]:
         try:
@@ -98,40 +145,81 @@ class IndicatorService:
         answers, failures = self._gather(forces, query)
         partials: dict[str, ForcePartials] = {}
         quality: dict[str, DataQuality] = {}
+        versions: dict[str, Hashable] = {}
         for answer in answers:
             partials |= answer.partials
             quality |= answer.quality
+            versions |= answer.versions
         missing: dict[str, str] = {f.force: f"source_unavailable: {f.reason}" for f in failures}
         for force in forces:
             q = quality.get(force)
             if q is not None and q.last_submission_at is None:
                 missing[force] = "no_submission"
                 partials.pop(force, None)
-        included = tuple(f for f in forces if f in partials)
+        key = (
+            query,
+            tuple(forces),
+            tuple(request.groups),
+            viewer,
+            tuple((f, versions.get(f)) for f in forces),
+            tuple(missing.items()),
+        )
+        built = self._tables.get(key)
+        if built is None:
+            built = self._build(
+                query=query,
+                forces=forces,
+                groups=request.groups,
+                viewer=viewer,
+                partials=partials,
+                quality=quality,
+                versions=versions,
+                missing=missing,
+                failures=failures,
+            )
+            self._tables.put(key, built)
+        now = self.clock()
+        stale = tuple(
+            StaleForce(f, quality[f].last_submission_at)
+            for f in built.included
+            if (at := quality[f].last_submission_at) is not None and now - at > self.stale_after
+        )
+        return IndicatorTable(
+            cells=built.cells,
+            coverage=Coverage(included=built.included, missing=built.missing, stale=stale),
+            failures=built.failures,
+            suppressed_cells=built.suppressed_cells,
+        )
+
+    def _build(
+        self,
+        *,
+        query: IndicatorQuery,
+        forces: list[str],
+        groups: Sequence[str],
+        viewer: Viewer,
+        partials: dict[str, ForcePartials],
+        quality: dict[str, DataQuality],
+        versions: dict[str, Hashable],
+        missing: dict[str, str],
+        failures: list[SourceFailure],
+    ) -> _Built:
         cells = build_table(
             query,
             forces,
             partials,
-            total_specs(request.groups, forces, self.custom_groups),
+            total_specs(groups, forces, self.custom_groups),
             sees_exact=viewer.sees_exact,
             missing=missing,
             has_data=lambda force, label: quality[force].has_data.get(label, False),
             k=self.k,
+            stamps=versions,
+            totals_cache=self._totals,
         )
-        now = self.clock()
-        stale = tuple(
-            StaleForce(f, quality[f].last_submission_at)
-            for f in included
-            if (at := quality[f].last_submission_at) is not None and now - at > self.stale_after
-        )
-        coverage = Coverage(
-            included=included,
-            missing=tuple(MissingForce(f, why) for f, why in missing.items()),
-            stale=stale,
-        )
-        return IndicatorTable(
+        return _Built(
             cells=tuple(cells),
-            coverage=coverage,
+            included=tuple(f for f in forces if f in partials),
+            missing=tuple(MissingForce(f, why) for f, why in missing.items()),
             failures=tuple(failures),
             suppressed_cells=sum(1 for c in cells if c.suppressed),
         )

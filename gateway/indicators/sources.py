@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,33 +38,49 @@ class IndicatorSource(Protocol):
 
 
 class _VersionedCache:
-    """Per-force answers keyed by (force, data version, query); LRU-bounded."""
+    """Per-force answers keyed by (force, stamp, query); LRU, bounded by weight.
 
-    def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[object, SourceAnswer] = OrderedDict()
-        self._size = size
+    An entry weighs its partials plus its histograms' distinct days, so a cache of
+    national median tables cannot grow without bound (``budget`` units: about 12 bytes of
+    array each, plus the objects around them).
+    """
+
+    def __init__(self, budget: int = 4_000_000) -> None:
+        self._items: OrderedDict[Hashable, tuple[ForcePartials, DataQuality, int]] = OrderedDict()
+        self._budget = budget
+        self._weight = 0
         self._lock = threading.Lock()
 
-    def get(self, key: object) -> SourceAnswer | None:
+    def get(self, key: Hashable) -> tuple[ForcePartials, DataQuality] | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: object, value: SourceAnswer) -> None:
-        with self._lock:
-            self._items[key] = value
+            found = self._items.get(key)
+            if found is None:
+                return None
             self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            return found[0], found[1]
+
+    def put(self, key: Hashable, partials: ForcePartials, quality: DataQuality) -> None:
+        weight = len(partials) + sum(len(p.distinct_days) for p in partials.values())
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[2]
+            self._items[key] = (partials, quality, weight)
+            self._weight += weight
+            while self._weight > self._budget and len(self._items) > 1:
+                _, (_, _, dropped) = self._items.popitem(last=False)
+                self._weight -= dropped
 
 
 class CachedLocalSource:
-    """A local store's partials, reused while each force's data version is unchanged.
+    """A local store's partials, reused while each force's stamp is unchanged.
 
-    The version is bumped in the same transaction as every change to the force's records,
-    so a cached answer is never staler than the last receipt.
+    Every call reads the stamps (data version and last submission time) of the forces
+    asked for, one small statement; a force whose stamp is cached for this query is served
+    from memory, the others are read from the rollups in one snapshot with their stamps,
+    and cached under the stamps read with them. The version is bumped in the same
+    transaction as every change to the force's records, so a cached answer is never
+    staler than the last receipt, on this replica or any other.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -72,29 +88,30 @@ class CachedLocalSource:
         self._cache = _VersionedCache()
 
     def answer(self, forces: Sequence[str], query: IndicatorQuery) -> SourceAnswer:
-        versions = self.local.data_versions(forces)
+        stamps = self.local.stamps(forces)
         partials: dict[str, ForcePartials] = {}
         quality: dict[str, DataQuality] = {}
+        versions: dict[str, Hashable] = {}
         todo: list[str] = []
         for force in forces:
-            hit = self._cache.get((force, versions.get(force), query))
+            hit = self._cache.get((force, stamps[force], query))
             if hit is None:
                 todo.append(force)
             else:
-                partials |= hit.partials
-                quality |= hit.quality
+                partials[force], quality[force] = hit
+                versions[force] = stamps[force]
         trace.get_current_span().set_attributes(  # on the fan-out's source.call span
             {"soteria.cache.hits": len(forces) - len(todo), "soteria.cache.misses": len(todo)}
         )
         if todo:
-            fresh, read_at = self.local.versioned_partials_many(todo, query)
-            fresh_quality = self.local.quality_many(todo, query.periods)
+            fresh = self.local.answer(todo, query)
             for force in todo:
-                answer = SourceAnswer({force: fresh[force]}, {force: fresh_quality[force]})
-                self._cache.put((force, read_at.get(force), query), answer)
-                partials[force] = fresh[force]
-                quality[force] = fresh_quality[force]
-        return SourceAnswer(partials, quality)
+                stamp = fresh.versions[force]
+                self._cache.put((force, stamp, query), fresh.partials[force], fresh.quality[force])
+                partials[force] = fresh.partials[force]
+                quality[force] = fresh.quality[force]
+                versions[force] = stamp
+        return SourceAnswer(partials, quality, versions)
 
     def quality_many(
         self, forces: Sequence[str], periods: Sequence[Period]

@@ -5,25 +5,36 @@ countries, configured groups) beside them, per indicator, period and breakdown b
 Disclosure control is applied to the whole table at once (``schema.disclosure.control``)
 with the additive relations that hold between totals and parts, so no suppressed cell can
 be recovered by subtraction from what the same response publishes.
+
+Totals are ``schema.indicators.partials.combine`` of their members: counts and ratios add,
+and a median is selected from the members' histograms without merging them. A total's
+partials depend only on its members' partials, so ``TotalsCache`` keeps them per total,
+keyed by the members' data stamps: after one force's submission only the totals holding
+that force are worked out again.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from adapters.indicators.query import ForcePartials, IndicatorQuery
 from schema import codelists
 from schema.disclosure import Cell, Disclosed, Relation, Visibility, control
-from schema.indicators.catalogue import IndicatorId, buckets, indicator
-from schema.indicators.partials import EMPTY, Partial, merge
+from schema.indicators.catalogue import IndicatorId, Unit, buckets, indicator
+from schema.indicators.partials import EMPTY, Partial, combine
 from schema.periods import Period
 from schema.tables import TableCell
 
 # An entity is a force ("force", code) or a total ("national",), ("region", name), ...
 Entity = tuple[str, ...]
 CellKey = tuple[IndicatorId, str, Entity, str | None]
+# (indicator, period label, bucket) -> partial, for one entity
+EntityPartials = dict[tuple[IndicatorId, str, str | None], Partial]
 NATIONAL: Entity = ("national",)
+_EXACT, _CONTROLLED = Visibility.EXACT, Visibility.CONTROLLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,29 @@ def total_specs(
     ]
 
 
+class TotalsCache:
+    """Totals' partials, keyed by (query, total's members with data, their stamps); LRU."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._items: OrderedDict[Hashable, EntityPartials] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> EntityPartials | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: EntityPartials) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 def build_table(
     query: IndicatorQuery,
     forces: Sequence[str],
@@ -69,6 +103,8 @@ def build_table(
     missing: Mapping[str, str],
     has_data: Callable[[str, str], bool],
     k: int,
+    stamps: Mapping[str, Hashable] | None = None,
+    totals_cache: TotalsCache | None = None,
 ) -> list[TableCell]:
     """Every cell of the response, disclosure-controlled as one table.
 
@@ -76,120 +112,177 @@ def build_table(
     cells are absent and the totals that should include them carry a note). A force that
     answered but holds no data for a period (``has_data(force, period)`` false) is missing
     for that period: its cells are null with a note, never 0, and totals leave it out.
+    With ``stamps`` (each force's data version) and a ``totals_cache``, totals whose
+    members have not changed are not combined again.
     """
     bucket_values: tuple[str | None, ...] = (None,)
     if query.breakdown is not None:
         bucket_values = (None, *buckets(query.breakdown))
+    labels = [p.label for p in query.periods]
     included = [f for f in forces if f in partials]
+    with_data = {f: [has_data(f, label) for label in labels] for f in included}
+    total_partials = [
+        _total_partials(
+            query,
+            total=t,
+            partials=partials,
+            with_data=with_data,
+            bucket_values=bucket_values,
+            stamps=stamps,
+            cache=totals_cache,
+        )
+        for t in totals
+    ]
     cells: dict[CellKey, Cell] = {}
     relations: list[Relation[CellKey]] = []
     absent: dict[CellKey, str] = {}  # cells with no figure, and why
+    force_entities: dict[str, Entity] = {f: ("force", f) for f in included}
+    force_visibility = {f: _EXACT if sees_exact(f) else _CONTROLLED for f in included}
+    total_visibility = _EXACT if sees_exact(None) else _CONTROLLED
     for indicator_id in query.indicators:
         spec = indicator(indicator_id)
-        for period in query.periods:
+        unit, components = spec.unit, spec.components
+        for p, label in enumerate(labels):
             for bucket in bucket_values:
-                by_force: dict[str, Partial] = {}
+                part_key = (indicator_id, label, bucket)
+                entity: Entity
                 for force in included:
-                    if not has_data(force, period.label):
-                        key: CellKey = (indicator_id, period.label, ("force", force), bucket)
+                    entity = force_entities[force]
+                    key: CellKey = (indicator_id, label, entity, bucket)
+                    if not with_data[force][p]:
                         absent[key] = "missing: no data for this period"
                         continue
-                    partial = partials[force].get((indicator_id, period.label, bucket), EMPTY)
-                    by_force[force] = partial
-                    cells[(indicator_id, period.label, ("force", force), bucket)] = Cell(
-                        spec.unit,
-                        partial,
-                        _visibility(sees_exact(force)),
-                        _quantities(spec.components, ("force", force), period.label, bucket),
+                    cells[key] = Cell(
+                        unit,
+                        partials[force].get(part_key, EMPTY),
+                        force_visibility[force],
+                        tuple((name, entity, label, bucket) for name in components),
                     )
-                for total in totals:
-                    members = [m for m in total.members if m in by_force]
-                    key = (indicator_id, period.label, total.entity, bucket)
+                for total, combined in zip(totals, total_partials, strict=True):
+                    entity = total.entity
+                    key = (indicator_id, label, entity, bucket)
+                    members = [m for m in total.members if m in with_data and with_data[m][p]]
                     if not members:
                         absent[key] = "missing: no force of this total has data"
                         continue
                     cells[key] = Cell(
-                        spec.unit,
-                        merge(by_force[m] for m in members),
-                        _visibility(sees_exact(None)),
-                        _quantities(spec.components, total.entity, period.label, bucket),
+                        unit,
+                        combined[part_key],
+                        total_visibility,
+                        tuple((name, entity, label, bucket) for name in components),
                     )
-                    relations.append(
-                        Relation(
-                            key,
-                            tuple(
-                                (indicator_id, period.label, ("force", m), bucket) for m in members
-                            ),
-                        )
-                    )
+                    parts = tuple((indicator_id, label, force_entities[m], bucket) for m in members)
+                    relations.append(Relation(key, parts))
             if query.breakdown is not None:
-                entities: list[Entity] = [("force", f) for f in included]
+                entities: list[Entity] = [force_entities[f] for f in included]
                 entities += [t.entity for t in totals]
                 for entity in entities:
-                    if (indicator_id, period.label, entity, None) not in cells:
+                    if (indicator_id, label, entity, None) not in cells:
                         continue
                     relations.append(
                         Relation(
-                            (indicator_id, period.label, entity, None),
-                            tuple(
-                                (indicator_id, period.label, entity, b) for b in bucket_values[1:]
-                            ),
+                            (indicator_id, label, entity, None),
+                            tuple((indicator_id, label, entity, b) for b in bucket_values[1:]),
                         )
                     )
     published = control(cells, relations, k=k)
-    labels = {t.entity: t for t in totals}
+    by_entity = {t.entity: t for t in totals}
     periods = {p.label: p for p in query.periods}
     unavailable = {
         (key[1], key[2][1]) for key in absent if key[2][0] == "force"
     }  # (period, force) pairs left out of totals
+    notes = _total_notes(totals, labels, missing, unavailable)
+    exact = {f: v is _EXACT for f, v in force_visibility.items()}
+    total_exact = total_visibility is _EXACT
     table = [
         _table_cell(
             key,
-            cells[key],
             disclosed,
-            totals=labels,
+            totals=by_entity,
             periods=periods,
-            missing=missing,
-            unavailable=unavailable,
+            notes=notes,
+            exact=exact,
+            total_exact=total_exact,
         )
         for key, disclosed in published.items()
     ]
-    table.extend(_absent_cell(key, why, labels, periods, sees_exact) for key, why in absent.items())
+    table.extend(
+        _absent_cell(key, why, by_entity, periods, sees_exact) for key, why in absent.items()
+    )
     return table
 
 
-def _visibility(exact: bool) -> Visibility:
-    return Visibility.EXACT if exact else Visibility.CONTROLLED
+def _total_partials(
+    query: IndicatorQuery,
+    *,
+    total: TotalSpec,
+    partials: Mapping[str, ForcePartials],
+    with_data: Mapping[str, list[bool]],
+    bucket_values: tuple[str | None, ...],
+    stamps: Mapping[str, Hashable] | None,
+    cache: TotalsCache | None,
+) -> EntityPartials:
+    """Every (indicator, period, bucket) partial of one total, combined from its members."""
+    present = [m for m in total.members if m in with_data]
+    cache_key: Hashable = None
+    if cache is not None and stamps is not None:
+        cache_key = (query, tuple((m, stamps.get(m), tuple(with_data[m])) for m in present))
+        found = cache.get(cache_key)
+        if found is not None:
+            return found
+    out: EntityPartials = {}
+    for indicator_id in query.indicators:
+        unit: Unit = indicator(indicator_id).unit
+        for p, period in enumerate(query.periods):
+            members = [m for m in present if with_data[m][p]]
+            for bucket in bucket_values:
+                key = (indicator_id, period.label, bucket)
+                out[key] = combine(unit, [partials[m].get(key, EMPTY) for m in members])
+    if cache is not None and cache_key is not None:
+        cache.put(cache_key, out)
+    return out
 
 
-def _quantities(
-    components: tuple[str, ...], entity: Entity, period: str, bucket: str | None
-) -> tuple[Hashable, ...]:
-    # A count shared by several indicators (outcomes_assigned is the denominator of four
-    # shares) gets one name per entity, period and bucket, so hiding it hides it everywhere.
-    return tuple((name, entity, period, bucket) for name in components)
+def _total_notes(
+    totals: Sequence[TotalSpec],
+    labels: Sequence[str],
+    missing: Mapping[str, str],
+    unavailable: set[tuple[str, str]],
+) -> dict[tuple[Entity, str], str | None]:
+    """Per (total, period): "incomplete: missing ..." when a member is left out, else None."""
+    notes: dict[tuple[Entity, str], str | None] = {}
+    for spec in totals:
+        for label in labels:
+            absent = sorted(m for m in spec.members if m in missing or (label, m) in unavailable)
+            notes[(spec.entity, label)] = (
+                f"incomplete: missing {', '.join(absent)}" if absent else None
+            )
+    return notes
 
 
 def _table_cell(
     key: CellKey,
-    cell: Cell,
     disclosed: Disclosed,
     *,
     totals: Mapping[Entity, TotalSpec],
     periods: Mapping[str, Period],
-    missing: Mapping[str, str],
-    unavailable: set[tuple[str, str]],
+    notes: Mapping[tuple[Entity, str], str | None],
+    exact: Mapping[str, bool],
+    total_exact: bool,
 ) -> TableCell:
     indicator_id, period_label, entity, bucket = key
-    force = entity[1] if entity[0] == "force" else None
-    note = f"suppressed: {disclosed.reason}" if disclosed.suppressed else None
-    group = None
-    if force is None:
-        spec = totals[entity]
-        group = spec.label
-        absent = sorted(m for m in spec.members if m in missing or (period_label, m) in unavailable)
-        if absent:
-            incomplete = f"incomplete: missing {', '.join(absent)}"
+    value, numerator, denominator, suppressed, reason = disclosed
+    note = f"suppressed: {reason}" if suppressed else None
+    if entity[0] == "force":
+        force: str | None = entity[1]
+        group = None
+        is_exact = exact[entity[1]]
+    else:
+        force = None
+        group = totals[entity].label
+        is_exact = total_exact
+        incomplete = notes[(entity, period_label)]
+        if incomplete:
             note = f"{note}; {incomplete}" if note else incomplete
     return TableCell(
         indicator=indicator_id.value,
@@ -197,11 +290,11 @@ def _table_cell(
         group=group,
         period=periods[period_label],
         breakdown=bucket,
-        value=disclosed.value,
-        numerator=disclosed.numerator,
-        denominator=disclosed.denominator,
-        suppressed=disclosed.suppressed,
-        exact=cell.visibility is Visibility.EXACT,
+        value=value,
+        numerator=numerator,
+        denominator=denominator,
+        suppressed=suppressed,
+        exact=is_exact,
         note=note,
     )
 
