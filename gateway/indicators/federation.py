@@ -87,9 +87,13 @@ class _Call(Generic[T]):
 class FanOut:
     """Runs one call per source concurrently; owns the worker pool and the breakers."""
 
-    def __init__(self, *, timeout: float, workers: int = 32, retries: int = 1) -> None:
+    def __init__(self, *, timeout: float, workers: int = 256, retries: int = 1) -> None:
         self.timeout = timeout
         self.retries = retries
+        # Every call must start at once: one waiting in the pool's queue for a thread would
+        # add its wait to the query and spend its deadline there (with 32 threads, 43
+        # sources took 20 ms more than the slowest). Threads are made only when needed, so
+        # room for several concurrent queries over all 43 forces costs nothing until used.
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fanout")
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
