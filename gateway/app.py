@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -91,12 +92,28 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OperationalError):  # raised outside the routes (token validation)
+        return await _database_unavailable(request, exc)
     request_id = getattr(request.state, "request_id", "unknown")
     log.error("unexpected error (request %s)", request_id, exc_info=exc)
     return problem(
         500,
         "internal",
         f"An internal error occurred. Quote request id {request_id} to support.",
+        request_id=request_id,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database dropped or refused the connection (a restart, a failover): retryable."""
+    request_id = getattr(request.state, "request_id", "unknown")
+    log.warning("database unavailable (request %s): %s", request_id, type(exc).__name__)
+    return problem(
+        503,
+        "database_unavailable",
+        "The database is not answering; nothing was changed by this request unless a "
+        "receipt says so. Retry shortly (with the same Idempotency-Key for a push).",
+        headers={"Retry-After": "2"},
         request_id=request_id,
     )
 
@@ -182,6 +199,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _http_exception,
         AccessDeniedError: _access_denied,
+        OperationalError: _database_unavailable,
         Exception: _unexpected,
     }
     return TracedStarlette(

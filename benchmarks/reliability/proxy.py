@@ -3,7 +3,8 @@
 Each new connection gets the proxy's current ``mode`` or, if faults are armed, the next
 armed fault (one connection each):
 
-* ``pass``: bytes both ways, untouched;
+* ``pass``: bytes both ways, untouched; when ``mode`` changes while a connection is open,
+  its next request meets the new mode (``hang``, ``reset`` or ``garbage``);
 * ``hang``: accepts and reads the request, never answers (until the client gives up, or
   ``HANG_SECONDS``);
 * ``reset``: accepts, then resets the connection (RST) without a byte;
@@ -106,37 +107,62 @@ class FaultProxy:
         return await asyncio.open_connection(HOST, self.upstream_port)
 
     async def _pass(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Relay both ways; a ``mode`` set while the connection is open (a keep-alive
+        connection of the gateway's node client) applies to its next request."""
         up_reader, up_writer = await self._upstream()
+        faulted = False
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while chunk := await src.read(CHUNK):
-                    dst.write(chunk)
-                    await dst.drain()
-            finally:
-                if not dst.is_closing():
-                    with contextlib.suppress(OSError):
-                        dst.write_eof()
+        async def requests() -> None:
+            nonlocal faulted
+            while chunk := await reader.read(CHUNK):
+                live = self.mode
+                if live != "pass":
+                    faulted = True
+                    self.injected[live] += 1
+                    _abort(up_writer)
+                    await getattr(self, "_" + live)(reader, writer, seen=True)
+                    return
+                up_writer.write(chunk)
+                await up_writer.drain()
+            if not up_writer.is_closing():
+                with contextlib.suppress(OSError):
+                    up_writer.write_eof()
+
+        async def responses() -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while chunk := await up_reader.read(CHUNK):
+                    writer.write(chunk)
+                    await writer.drain()
+            if not faulted and not writer.is_closing():
+                with contextlib.suppress(OSError):
+                    writer.write_eof()
 
         try:
-            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+            await asyncio.gather(requests(), responses())
         finally:
             up_writer.close()
 
-    async def _hang(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _hang(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: bool = False
+    ) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(HANG_SECONDS):
                 while await reader.read(CHUNK):
                     pass
         _abort(writer)
 
-    async def _reset(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _reset(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: bool = False
+    ) -> None:
         _abort(writer)
 
-    async def _garbage(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2):
-                await reader.read(CHUNK)
+    async def _garbage(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: bool = False
+    ) -> None:
+        if not seen:  # read the request first, as a broken server would
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await reader.read(CHUNK)
         writer.write(self._random.randbytes(self._random.randint(1, 4096)))
         await writer.drain()
         _abort(writer)
