@@ -50,7 +50,9 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 reliability: install
-	$(BIN)/python -m benchmarks.reliability
+	command -v wrk >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m benchmarks.reliability $(PARTS)
 
 # GraphQL-over-HTTP audits (npm graphql-http) and GraphiQL in headless Chromium, against a
 # live demo server on 127.0.0.1 that the script starts and stops.
