@@ -14,8 +14,14 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import Engine, text
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from gateway import telemetry
 from gateway.audit import EventFilter, StoredEvent, query_events
+from gateway.request_tracing import TracedStarlette
 from schema.record import FIELD_NAMES
 from tests.api.conftest import Api
 from tests.api.test_push_path import csv_body, push
@@ -288,8 +294,6 @@ def test_request_and_submission_metrics(api: Api, spans: InMemorySpanExporter) -
 def test_a_failed_statement_keeps_its_error_class_not_the_database_message(
     engine: Engine, spans: InMemorySpanExporter
 ) -> None:
-    from gateway import telemetry
-
     installed = telemetry.installed()
     assert installed is not None
     installed.instrument_engine(engine)
@@ -309,3 +313,33 @@ def test_a_failed_statement_keeps_its_error_class_not_the_database_message(
     assert statement.attributes is not None
     assert statement.attributes["error.type"]
     assert "CRQX07731" not in statement.to_json()
+
+
+def test_an_unexpected_error_still_answers_with_the_trace_and_marks_the_span(
+    spans: InMemorySpanExporter,
+) -> None:
+    """The tracing middleware wraps Starlette's error middleware: a 500 carries the ids too."""
+
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("crime_ref CRQX07731 broke it")  # a message that quotes a value
+
+    async def masked(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("internal error", status_code=500)
+
+    installed = telemetry.installed()
+    assert installed is not None
+    app = TracedStarlette(
+        installed, routes=[Route("/boom/{id}", boom)], exception_handlers={Exception: masked}
+    )
+    spans.clear()
+    with TestClient(app, raise_server_exceptions=False) as http:
+        response = http.get("/boom/1")
+    assert response.status_code == 500
+    trace, span = ids(response)
+    server = server_span(spans.get_finished_spans(), trace)
+    assert f"{span_id(server):016x}" == span
+    assert server.name == "GET /boom/{id}"
+    assert server.status.status_code is StatusCode.ERROR
+    assert server.attributes is not None
+    assert server.attributes["error.type"] == "RuntimeError"
+    assert "CRQX07731" not in server.to_json()
