@@ -35,7 +35,7 @@ PYTHON=${PYTHON:-python3}
 MAIN=.venv
 key=$({ cat deploy/tools-requirements.txt; "$PYTHON" -c 'import sys; print(sys.executable, sys.version)'; } \
   | sha256sum | cut -c1-16)
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/soteria
+CACHE=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/soteria
 TOOLS=${SOTERIA_DEPLOY_TOOLS:-$CACHE/deploy-tools-$key}
 # The oldest Kubernetes release these manifests support, and the newest the schemas know.
 K8S_VERSIONS=(1.31.0 1.37.0)
