@@ -1,7 +1,8 @@
 """A real deployment on 127.0.0.1 for the harnesses: gateway replicas, force nodes, one database.
 
 ``Cluster`` owns a scratch PostgreSQL database (``soteria_bench_<part>_<random>``, dropped on
-exit), a temporary var dir, and every process it starts: ``soteria serve`` replicas sharing
+exit), a var dir (``var/reliability/<part>``: logs kept until the part runs again), and every
+process it starts: ``soteria serve`` replicas sharing
 the database and one key-encryption key (so a token issued by one verifies on the other),
 and ``soteria node`` processes with their own SQLite databases. Processes run in their own
 session and are stopped by their pid on exit, whatever happened; nothing else is touched.
@@ -13,11 +14,11 @@ import base64
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from benchmarks.scratch import ADMIN_URL, migrated
 from gateway import database
 
 HOST: Final = "127.0.0.1"
+# Logs, node databases and secrets of the last run of each part (kept for reading; the
+# next run of the part clears them). var/ is not in git.
+VAR: Final = Path(__file__).resolve().parents[2] / "var" / "reliability"
 READY_SECONDS: Final = 90.0
 # The harnesses measure the service, not the rate limiter (tested on its own).
 UNLIMITED: Final = {
@@ -261,12 +265,11 @@ def _soteria() -> str:
 @contextlib.contextmanager
 def cluster(part: str, *, token_lifetime_seconds: int = 3600) -> Iterator[Cluster]:
     """A scratch database and var dir; every process started through it is stopped on exit."""
-    with (
-        tempfile.TemporaryDirectory(prefix=f"soteria-rel-{part}-") as tmp,
-        scratch_database(f"rel_{part}") as url,
-    ):
+    var_dir = VAR / part
+    shutil.rmtree(var_dir, ignore_errors=True)
+    var_dir.mkdir(parents=True)
+    with scratch_database(f"rel_{part}") as url:
         engine = migrated(url)
-        var_dir = Path(tmp)
         public = f"http://{HOST}:{free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SOTERIA_", "OTEL_"))}
         env.update(
