@@ -194,7 +194,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             indicators.sources.close()
             if services is None:
                 built.engine.dispose()
-            telemetry.force_flush()
 
     handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _http_exception,

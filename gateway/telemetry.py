@@ -407,7 +407,7 @@ class Telemetry:
         )
 
     def force_flush(self, timeout_millis: int = 5000) -> None:
-        """Send what is buffered (at shutdown), waiting at most about ``timeout_millis``."""
+        """Send what is buffered now (the providers also flush when the process exits)."""
         if self.tracer_provider is not None:
             self.tracer_provider.force_flush(timeout_millis)
         if self.meter_provider is not None:
