@@ -6,11 +6,15 @@ rebuild (all of a force's records) and the as-at path (the versions valid at T, 
 temporary tables shaped like the rollup tables).
 
 A *source* is any SELECT yielding ``SOURCE_COLUMNS``: ``force_code``, the record fields the
-indicators read, and ``rep`` (1 when the record's suspect_ref is on two or more active
-records of the force). ``materialise`` turns it into a temporary table, ``SRC``: one narrow
-row of integers per active record (keys, month indexes, day counts, one 0/1 flag per
-conditional measure), so the date arithmetic runs once per record however many statements
-read it. ``ctes`` then reads it as::
+indicators read, ``rep`` (1 when the record's suspect_ref is on two or more active records
+of the force) and two weights, ``w`` (what the record counts for in every measure and
+histogram) and ``wr`` (what it counts for in the repeat flag). A plain count has both 1;
+the rollup hook subtracts a replaced record with ``w = -1`` and re-counts the repeat flags
+of a suspect's records with ``w = 0, wr = +-1``, so one ledger holds a submission's whole
+net change. ``materialise`` turns a source into a temporary table, ``SRC`` (``append`` adds
+another source to it): one narrow row of integers per active record (keys, month indexes,
+day counts, one 0/1 flag per conditional measure, the weights), so the date arithmetic runs
+once per record however many statements read it. ``ctes`` then reads it as::
 
     fan        SRC once per breakdown dimension, with that dimension's bucket
     ledger     one row per (record, dimension, month basis) carrying 0/1 per measure
@@ -31,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import BindParameter, Connection
+from sqlalchemy import BindParameter, Connection, Date, bindparam, text
 
 from adapters.indicators.dialect import SqlDialect, create_temporary, drop_temporary
 from adapters.indicators.measures import (
@@ -65,7 +69,7 @@ SOURCE_FIELDS: Final = (
     "victim_device_returned_date",
     "record_status",
 )
-SOURCE_COLUMNS: Final = ("force_code", *SOURCE_FIELDS, "rep")
+SOURCE_COLUMNS: Final = ("force_code", *SOURCE_FIELDS, "rep", "w", "wr")
 SRC: Final = "soteria_ledger_src"
 NO_DIMENSION: Final = ""
 # The stored dimensions: none, and every breakdown that reads a record field of its own.
@@ -80,7 +84,8 @@ _DAYS: Final = ("outcome_days", "device_days", "report_days")
 
 
 def columns(alias: str) -> str:
-    """``alias.force_code, alias.offence_code, ...``: every source column but ``rep``."""
+    """``alias.force_code, alias.offence_code, ...``: every source column but the flag and
+    the weights (``rep``, ``w``, ``wr``)."""
     return ", ".join(f"{alias}.{c}" for c in ("force_code", *SOURCE_FIELDS))
 
 
@@ -90,7 +95,8 @@ def active(alias: str) -> str:
 
 
 def with_repeat(rows: str) -> str:
-    """Active ``rows`` (force_code and SOURCE_FIELDS) with ``rep`` computed among them.
+    """Active ``rows`` (force_code and SOURCE_FIELDS) with ``rep`` computed among them,
+    each counted once (weights 1).
 
     A hashed IN over the grouped suspects, not a window: a window sorts the rows by
     suspect_ref, and sorting text under a libc collation is the slowest step there is.
@@ -98,7 +104,8 @@ def with_repeat(rows: str) -> str:
     return f"""SELECT a.*, CASE WHEN (a.force_code, a.suspect_ref) IN (
             SELECT b.force_code, b.suspect_ref FROM ({rows}) AS b
             WHERE {active("b")} AND b.suspect_ref IS NOT NULL
-            GROUP BY b.force_code, b.suspect_ref HAVING COUNT(*) >= 2) THEN 1 ELSE 0 END AS rep
+            GROUP BY b.force_code, b.suspect_ref HAVING COUNT(*) >= 2) THEN 1 ELSE 0 END AS rep,
+            1 AS w, 1 AS wr
         FROM ({rows}) AS a WHERE {active("a")}"""
 
 
@@ -130,7 +137,7 @@ def _src_select(
     closed = f"CASE WHEN y.{OUTCOME} IS NOT NULL THEN {d.greatest(f'y.{AGED}', f'y.{OUTCOME}')} END"
     # The fence keeps the planner from inlining ``y`` and computing each month twice.
     return f"""SELECT y.force_code, y.offence_group, {buckets}y.{RECORDED}, y.{OUTCOME},
-            y.{RETURNED}, y.{AGED}, {closed} AS {AGED_CLOSED}, {", ".join(_DAYS)}{flags}
+            y.{RETURNED}, y.{AGED}, {closed} AS {AGED_CLOSED}, {", ".join(_DAYS)}, y.w, y.wr{flags}
         FROM (
             SELECT x.*, {_group_case("x.offence_code")} AS offence_group,
                 {d.month("x.recorded_date")} AS {RECORDED},
@@ -160,10 +167,37 @@ def materialise(
     ``typed`` declares the types of the source's own parameters (a datetime must be bound
     as the store binds it to compare alike on SQLite).
     """
+    select = _src_select(
+        SqlDialect(conn.dialect.name), source, dimensions, _conditional(measures, day_measures)
+    )
+    return create_temporary(conn, SRC, select, params, typed)
+
+
+def append(
+    conn: Connection,
+    source: str,
+    params: Mapping[str, object],
+    *,
+    dimensions: Sequence[str],
+    measures: Sequence[Measure] = (),
+    day_measures: Sequence[DayMeasure] = (),
+) -> None:
+    """Add the rows of another source to ``SRC``, made with the same arguments."""
+    select = _src_select(
+        SqlDialect(conn.dialect.name), source, dimensions, _conditional(measures, day_measures)
+    )
+    statement = text(f"INSERT INTO {SRC} {select}")
+    if ":cutoff" in select:
+        statement = statement.bindparams(bindparam("cutoff", type_=Date()))
+    conn.execute(statement, dict(params))
+
+
+def _conditional(
+    measures: Sequence[Measure], day_measures: Sequence[DayMeasure]
+) -> list[Measure | DayMeasure]:
     conditional: list[Measure | DayMeasure] = [m for m in measures if m.condition]
     conditional += [m for m in day_measures if m.condition]
-    select = _src_select(SqlDialect(conn.dialect.name), source, dimensions, conditional)
-    return create_temporary(conn, SRC, select, params, typed)
+    return conditional
 
 
 def discard(conn: Connection) -> None:
@@ -186,7 +220,7 @@ def _fan(dimensions: Sequence[str]) -> str:
 def _value(measure: Measure, basis: str) -> str:
     if measure.basis != basis:
         return "0"
-    return f"f_{measure.name}" if measure.condition else "1"
+    return f"{measure.weight} * f_{measure.name}" if measure.condition else measure.weight
 
 
 def _ledger(measures: Sequence[Measure]) -> str:
@@ -201,8 +235,9 @@ def _ledger(measures: Sequence[Measure]) -> str:
 
 def _day_ledger(measures: Sequence[DayMeasure]) -> str:
     branches = [
-        f"SELECT {_KEY}, '{m.name}' AS measure, {m.basis} AS month, {m.days} AS days, 1 AS n "
-        f"FROM fan WHERE {m.basis} IS NOT NULL" + (f" AND f_{m.name} = 1" if m.condition else "")
+        f"SELECT {_KEY}, '{m.name}' AS measure, {m.basis} AS month, {m.days} AS days, w AS n "
+        f"FROM fan WHERE {m.basis} IS NOT NULL AND w <> 0"
+        + (f" AND f_{m.name} = 1" if m.condition else "")
         for m in measures
     ]
     return "day_ledger AS (" + " UNION ALL ".join(branches) + ")"
@@ -227,15 +262,27 @@ def ctes(
     return "WITH " + ",\n".join(parts) + "\n"
 
 
-def sums(measures: Sequence[Measure], *, negate: bool = False) -> str:
-    """The ledger summed per rollup key and month (after ``ctes(..., measures=...)``)."""
-    sign = "-" if negate else ""
-    totals = ", ".join(f"{sign}SUM({m.name}) AS {m.name}" for m in measures)
-    return f"SELECT {_KEY}, month, {totals} FROM ledger WHERE 1 = 1 GROUP BY {_KEY}, month"
+def sums(measures: Sequence[Measure], *, changes_only: bool = False, order: str = "") -> str:
+    """The ledger summed per rollup key and month (after ``ctes(..., measures=...)``).
+
+    ``changes_only``: only keys where some sum is not 0 (a net change nets out elsewhere).
+    ``order``: an ORDER BY list (writing in the order of the target's primary key keeps
+    its index pages in cache from one row to the next).
+    """
+    totals = ", ".join(f"SUM({m.name}) AS {m.name}" for m in measures)
+    having = ""
+    if changes_only:
+        having = " HAVING " + " OR ".join(f"SUM({m.name}) <> 0" for m in measures)
+    ordered = f" ORDER BY {order}" if order else ""
+    return (
+        f"SELECT {_KEY}, month, {totals} FROM ledger WHERE 1 = 1 GROUP BY {_KEY}, month"
+        f"{having}{ordered}"
+    )
 
 
-def day_sums(*, negate: bool = False) -> str:
+def day_sums(*, changes_only: bool = False, order: str = "") -> str:
     """The day ledger counted per histogram key (after ``ctes(..., day_measures=...)``)."""
-    sign = "-" if negate else ""
     key = f"{_KEY}, measure, month, days"
-    return f"SELECT {key}, {sign}SUM(n) AS n FROM day_ledger WHERE 1 = 1 GROUP BY {key}"
+    having = " HAVING SUM(n) <> 0" if changes_only else ""
+    ordered = f" ORDER BY {order}" if order else ""
+    return f"SELECT {key}, SUM(n) AS n FROM day_ledger WHERE 1 = 1 GROUP BY {key}{having}{ordered}"

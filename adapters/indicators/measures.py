@@ -48,11 +48,16 @@ _CHARGED: Final = f"outcome_type IN {_sql_list(CHARGED_CODES)}"
 
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """One additive count: records whose ``basis`` month is set and ``condition`` holds."""
+    """One additive count: records whose ``basis`` month is set and ``condition`` holds.
+
+    ``weight`` names the ledger column each record counts with (``ledger``: ``w`` for every
+    measure but the repeat flag, which the rollup maintains per suspect with ``wr``).
+    """
 
     name: str
     basis: str
     condition: str = ""  # SQL over a ledger row; empty: every record with the basis date
+    weight: str = "w"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,7 @@ MEASURES: Final[tuple[Measure, ...]] = (
     Measure("suspect_identified", RECORDED, "suspect_identified_date <= :cutoff"),
     Measure("with_suspect_ref", RECORDED, "suspect_ref IS NOT NULL"),
     # rep: 1 when the suspect_ref is on two or more active records of the force.
-    Measure("repeat_suspect", RECORDED, "rep = 1"),
+    Measure("repeat_suspect", RECORDED, "rep = 1", weight="wr"),
     Measure("isva_given", RECORDED, "isva_referral IS NOT NULL"),
     Measure("isva_referred", RECORDED, "isva_referral = TRUE"),
     Measure("sarc_given", RECORDED, "sarc_referral IS NOT NULL"),

@@ -2,18 +2,25 @@
 
 Invariant: for every force, ``indicator_rollup`` and ``indicator_rollup_days`` hold exactly
 the ledger (``ledger``) of the force's current active records. A submission keeps it by
-subtracting the contributions of the rows it is about to replace (``before_apply``: stage
-rows classified ``update`` joined to ``records``) and adding those of the rows it wrote
-(``after_apply``: stage rows ``NULL`` (insert) or ``update`` joined to the new ``records``).
-Both run in the ingestion's transaction, so figures and records commit or roll back
-together; a cancellation is just an update whose new row contributes nothing.
+writing its *net change*: the contributions of the rows it is about to replace are put in
+one ledger with weight -1 (``before_apply``: stage rows classified ``update`` joined to
+``records``), those of the rows it wrote with weight +1 (``after_apply``: stage rows
+``NULL`` (insert) or ``update`` joined to the new ``records``), and only the keys whose sums
+do not cancel out are written. An update that moves one date changes a few keys; its other
+contributions are subtracted and added back in the same sum and never reach the tables. A
+cancellation is just an update whose new row contributes nothing. Both halves run in the
+ingestion's transaction, so figures and records commit or roll back together.
 
 Repeat suspects need more, because a record's repeat flag depends on the *other* records of
 its suspect: one new record can make its suspect's earlier record a repeat. So the suspects
-a submission touches (old and new suspect_refs of the staged rows) are collected first; for
-each, the repeat contributions of all its active records are subtracted before the apply and
-re-added after it, each time from that moment's state. Everything is ``INSERT ... SELECT ...
-GROUP BY ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x``: no per-row Python.
+a submission touches (old and new suspect_refs of the staged rows) are collected first; the
+repeat flags of all their active records go into the same ledger with repeat weight -1 as
+they stood before the apply, and +1 as they stand after it.
+
+Writing is ``INSERT ... SELECT ... GROUP BY ... HAVING (a sum is not 0) ON CONFLICT DO
+UPDATE SET x = table.x + excluded.x RETURNING`` the keys written, so the keys whose every
+measure went back to 0 are deleted by key, never by a scan of the force's rows. No per-row
+Python.
 """
 
 # ruff: noqa: S608 - SQL is assembled from this package's constants, never from input
@@ -21,20 +28,14 @@ GROUP BY ... ON CONFLICT DO UPDATE SET x = table.x + excluded.x``: no per-row Py
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, text, update
 
 from adapters.indicators import dialect, ledger, quality
 from adapters.indicators.ledger import ROLLUP_DIMENSIONS
-from adapters.indicators.measures import (
-    DAY_MEASURES,
-    MEASURES,
-    RECORD_MEASURES,
-    REPEAT,
-    DayMeasure,
-    Measure,
-)
+from adapters.indicators.measures import DAY_MEASURES, MEASURES
 from adapters.indicators.models import (
     indicator_quality,
     indicator_rollup,
@@ -47,22 +48,41 @@ TOUCHED: Final = "soteria_touched_suspects"
 # Cohort measures of the current figures: every stored date is on or before the day it was
 # received, so "on or before now" is "set".
 CURRENT_CUTOFF: Final = dt.date(9999, 12, 31)
-_ROLLUP_KEY: Final = "force_code, offence_group, dimension, bucket, month"
-_DAYS_KEY: Final = "force_code, offence_group, dimension, bucket, measure, month, days"
+# In the order ``ledger.sums`` and ``ledger.day_sums`` select them.
+_ROLLUP_KEY: Final = ("force_code", "offence_group", "dimension", "bucket", "month")
+_DAYS_KEY: Final = (
+    *("force_code", "offence_group", "dimension", "bucket"),
+    *("measure", "month", "days"),
+)
 
-_REPLACED: Final = f"""SELECT {ledger.columns("r")}, 0 AS rep
+# The primary keys' column order (models), for writing in index order.
+_ORDER: Final = ", ".join(c.name for c in indicator_rollup.primary_key.columns)
+_DAYS_ORDER: Final = ", ".join(c.name for c in indicator_rollup_days.primary_key.columns)
+
+_REPLACED: Final = f"""SELECT {ledger.columns("r")}, 0 AS rep, -1 AS w, 0 AS wr
     FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
     WHERE r.force_code = :force AND s.action = 'update'"""
-_WRITTEN: Final = f"""SELECT {ledger.columns("r")}, 0 AS rep
+_WRITTEN: Final = f"""SELECT {ledger.columns("r")}, 0 AS rep, 1 AS w, 0 AS wr
     FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
     WHERE r.force_code = :force AND (s.action IS NULL OR s.action = 'update')"""
-_REPEATED: Final = f"""SELECT {ledger.columns("r")}, 1 AS rep
-    FROM records AS r
-    WHERE r.force_code = :force AND r.suspect_ref IN (
-        SELECT x.suspect_ref FROM records AS x
-        JOIN {TOUCHED} AS t ON t.suspect_ref = x.suspect_ref
-        WHERE x.force_code = :force AND {ledger.active("x")}
-        GROUP BY x.suspect_ref HAVING COUNT(*) >= 2)"""
+
+
+def _repeated(weight: int) -> str:
+    """The records of touched suspects on two or more active records, repeat weight +-1.
+
+    Driven by the touched suspects, each counted by probing the (force, suspect_ref) index:
+    a join the other way round walks the whole index of a large force.
+    """
+    return f"""SELECT {ledger.columns("r")}, 1 AS rep, 0 AS w, {weight} AS wr
+    FROM {TOUCHED} AS t
+    JOIN records AS r ON r.force_code = :force AND r.suspect_ref = t.suspect_ref
+    WHERE (SELECT COUNT(*) FROM records AS x
+           WHERE x.force_code = :force AND x.suspect_ref = t.suspect_ref
+             AND {ledger.active("x")}) >= 2"""
+
+
+_BEFORE: Final = f"{_REPLACED} UNION ALL {_repeated(-1)}"
+_AFTER: Final = f"{_WRITTEN} UNION ALL {_repeated(+1)}"
 _ALL: Final = ledger.with_repeat(
     f"SELECT {ledger.columns('r')} FROM records AS r WHERE r.force_code = :force"
 )
@@ -72,48 +92,75 @@ _COLLECT_TOUCHED: Final = f"""INSERT INTO {TOUCHED} (suspect_ref)
     UNION
     SELECT r.suspect_ref FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
     WHERE r.force_code = :force AND s.action = 'update' AND r.suspect_ref IS NOT NULL"""
-_ZERO: Final = " AND ".join(f"{m.name} = 0" for m in MEASURES)
+_EMPTY: Final = " AND ".join(f"{m.name} = 0" for m in MEASURES)
+_LEDGER_ARGUMENTS: Final[dict[str, Any]] = {
+    "dimensions": ROLLUP_DIMENSIONS,
+    "measures": MEASURES,
+    "day_measures": DAY_MEASURES,
+}
 
 
-def _upsert(measures: tuple[Measure, ...], sign: int) -> str:
-    table = indicator_rollup.name
-    names = ", ".join(m.name for m in measures)
-    sets = ", ".join(f"{m.name} = {table}.{m.name} + excluded.{m.name}" for m in measures)
-    return f"""INSERT INTO {table} ({_ROLLUP_KEY}, {names})
-        {ledger.sums(measures, negate=sign < 0)}
-        ON CONFLICT ({_ROLLUP_KEY}) DO UPDATE SET {sets}"""
-
-
-def _upsert_days(sign: int) -> str:
-    table = indicator_rollup_days.name
-    return f"""INSERT INTO {table} ({_DAYS_KEY}, n)
-        {ledger.day_sums(negate=sign < 0)}
-        ON CONFLICT ({_DAYS_KEY}) DO UPDATE SET n = {table}.n + excluded.n"""
-
-
-def _add(
-    conn: Connection,
-    force: str,
-    source: str,
-    *,
-    sign: int,
-    measures: tuple[Measure, ...],
-    day_measures: tuple[DayMeasure, ...] = (),
-) -> None:
-    """Add ``sign`` times the ledger of ``source`` to the rollup tables."""
-    dims = ROLLUP_DIMENSIONS
-    params = {"force": force, "cutoff": CURRENT_CUTOFF}
-    rows = ledger.materialise(
-        conn, source, params, dimensions=dims, measures=measures, day_measures=day_measures
+def _upsert(*, returning: bool) -> str:
+    table, key = indicator_rollup.name, ", ".join(_ROLLUP_KEY)
+    names = ", ".join(m.name for m in MEASURES)
+    sets = ", ".join(f"{m.name} = {table}.{m.name} + excluded.{m.name}" for m in MEASURES)
+    return f"""INSERT INTO {table} ({key}, {names})
+        {ledger.sums(MEASURES, changes_only=True, order=_ORDER)}
+        ON CONFLICT ({key}) DO UPDATE SET {sets}""" + (
+        f" RETURNING {key}, CASE WHEN {_EMPTY} THEN 1 ELSE 0 END" if returning else ""
     )
-    if rows == 0:  # (SQLite reports -1: unknown)
-        ledger.discard(conn)
-        return
-    conn.execute(text(ledger.ctes(dimensions=dims, measures=measures) + _upsert(measures, sign)))
-    if day_measures:
-        sql = ledger.ctes(dimensions=dims, day_measures=day_measures) + _upsert_days(sign)
-        conn.execute(text(sql))
-    ledger.discard(conn)
+
+
+def _upsert_days(*, returning: bool) -> str:
+    table, key = indicator_rollup_days.name, ", ".join(_DAYS_KEY)
+    return f"""INSERT INTO {table} ({key}, n)
+        {ledger.day_sums(changes_only=True, order=_DAYS_ORDER)}
+        ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n""" + (
+        f" RETURNING {key}, CASE WHEN n = 0 THEN 1 ELSE 0 END" if returning else ""
+    )
+
+
+def _write(conn: Connection, *, emptying: bool) -> None:
+    """Add ``SRC``'s ledger to the rollup tables; delete the keys it brought back to 0.
+
+    ``emptying`` False: the ledger only adds (a rebuild), so no key can go back to 0.
+    """
+    for sql, table, key, extra in (
+        (
+            _upsert(returning=emptying),
+            indicator_rollup.name,
+            _ROLLUP_KEY,
+            _EMPTY,
+        ),
+        (
+            _upsert_days(returning=emptying),
+            indicator_rollup_days.name,
+            _DAYS_KEY,
+            "n = 0",
+        ),
+    ):
+        dims = ROLLUP_DIMENSIONS
+        ctes = (
+            ledger.ctes(dimensions=dims, measures=MEASURES)
+            if table == indicator_rollup.name
+            else ledger.ctes(dimensions=dims, day_measures=DAY_MEASURES)
+        )
+        result = conn.execute(text(ctes + sql))
+        if not emptying:
+            continue
+        emptied = [row[:-1] for row in result.tuples() if row[-1]]
+        if emptied:
+            _delete(conn, table, key, extra, emptied)
+
+
+def _delete(
+    conn: Connection, table: str, key: Sequence[str], empty: str, rows: list[Sequence[Any]]
+) -> None:
+    where = " AND ".join(f"{column} = :{column}" for column in key)
+    conn.execute(
+        text(f"DELETE FROM {table} WHERE {where} AND {empty}"),
+        [dict(zip(key, row, strict=True)) for row in rows],
+    )
 
 
 class RollupHook:
@@ -135,54 +182,38 @@ class RollupHook:
         else:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TOUCHED}")
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref PRIMARY KEY)")
-        conn.execute(text(_COLLECT_TOUCHED), {"force": force})
+        params = {"force": force, "cutoff": CURRENT_CUTOFF}
+        conn.execute(text(_COLLECT_TOUCHED), params)
         if _any(conn, _ANY_UPDATE):
             quality.add_counts(conn, force, quality.REPLACED, negate=True)
-            _add(
-                conn, force, _REPLACED, sign=-1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES
-            )
-        if _any(conn, _ANY_TOUCHED):
-            _add(conn, force, _REPEATED, sign=-1, measures=(REPEAT,))
+        ledger.materialise(conn, _BEFORE, params, **_LEDGER_ARGUMENTS)
 
     def _after(self, conn: Connection, force: str) -> None:
+        params = {"force": force, "cutoff": CURRENT_CUTOFF}
         quality.add_counts(conn, force, quality.WRITTEN)
-        _add(conn, force, _WRITTEN, sign=+1, measures=RECORD_MEASURES, day_measures=DAY_MEASURES)
-        if _any(conn, _ANY_TOUCHED):
-            _add(conn, force, _REPEATED, sign=+1, measures=(REPEAT,))
+        ledger.append(conn, _AFTER, params, **_LEDGER_ARGUMENTS)
+        _write(conn, emptying=True)
+        ledger.discard(conn)
         conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
-        if _any(conn, _ANY_UPDATE):
-            delete_zero_rows(conn, force)
 
 
 _ANY_UPDATE: Final = f"SELECT 1 FROM {STAGE} WHERE action = 'update' LIMIT 1"
-_ANY_TOUCHED: Final = f"SELECT 1 FROM {TOUCHED} LIMIT 1"
 
 
 def _any(conn: Connection, sql: str) -> bool:
     return conn.exec_driver_sql(sql).first() is not None
 
 
-def delete_zero_rows(conn: Connection, force: str) -> None:
-    """Drop keys whose every measure went back to 0 (they would only take space)."""
-    params = {"force": force}
-    conn.execute(
-        text(f"DELETE FROM {indicator_rollup.name} WHERE force_code = :force AND {_ZERO}"),
-        params,
-    )
-    conn.execute(
-        text(f"DELETE FROM {indicator_rollup_days.name} WHERE force_code = :force AND n = 0"),
-        params,
-    )
-
-
 def rebuild(conn: Connection, force: str) -> None:
     """Recompute a force's rollups from its current records (backfill, repair, tests)."""
-    params = {"force": force}
+    params = {"force": force, "cutoff": CURRENT_CUTOFF}
     for table in (indicator_rollup, indicator_rollup_days, indicator_quality):
         conn.execute(text(f"DELETE FROM {table.name} WHERE force_code = :force"), params)
     quality.add_counts(conn, force, quality.ALL)
     with dialect.roomy_planner(conn):
-        _add(conn, force, _ALL, sign=+1, measures=MEASURES, day_measures=DAY_MEASURES)
+        ledger.materialise(conn, _ALL, params, **_LEDGER_ARGUMENTS)
+        _write(conn, emptying=False)
+        ledger.discard(conn)
 
 
 def rebuild_all(engine: Engine) -> None:
