@@ -265,7 +265,13 @@ def remote_factory(services: Services) -> RemoteFactory:
 
 
 def _audit_denial(request: HTTPConnection, reason: str) -> None:
-    """Every refused request is audited (who tried, what, from where), not only counted."""
+    """Every refused request is audited (who tried, what, from where), not only counted.
+
+    A GraphQL request gets one event for the whole operation: its denial reason goes
+    into that event instead of an event of its own."""
+    if getattr(request.state, "operation_reported", False):
+        request.state.audit_denial_reason = reason
+        return
     audit_log.standalone(
         request, audit_log.event(request, "auth:access:denied", Outcome.DENIED, reason=reason)
     )

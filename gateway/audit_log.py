@@ -185,7 +185,11 @@ def operation_event(record: OperationRecord, purposes: tuple[str, ...]) -> Audit
             if request is not None
             else RequestContext(record.request_id, *request_trace_ids())
         ),
-        reason=tally.reason or (record.error_codes[0].lower() if record.error_codes else None),
+        reason=(
+            getattr(request.state, "audit_denial_reason", None) if request is not None else None
+        )
+        or tally.reason
+        or (record.error_codes[0].lower() if record.error_codes else None),
     )
 
 

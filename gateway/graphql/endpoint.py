@@ -13,7 +13,8 @@ What a request meets, in order:
   ``orjson.Fragment`` of pre-serialised bytes, are not walked again).
 
 Every answer except the page and its files is reported once to ``on_operation``
-(``gateway.graphql.records``). An unexpected exception anywhere is logged with the
+(``gateway.graphql.records``), and ``request.state.operation_reported`` says so while
+the request runs. An unexpected exception anywhere is logged with the
 request id and answered 500 with a masked ``INTERNAL`` error.
 """
 
@@ -92,6 +93,9 @@ class GraphQLEndpoint:
         accept = request.headers.get("accept")
         if _is_page_request(request, accept):
             return graphiql.page(request)
+        # From here the request is reported to on_operation exactly once; other recorders
+        # (the denial hook) may leave the recording to it.
+        request.state.operation_reported = self.on_operation is not None
         if current_principal(request) is None:
             return await self._early(request, started, _unauthenticated(request))
         media = negotiate(accept)

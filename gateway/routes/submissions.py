@@ -62,21 +62,31 @@ async def create_submission(request: Request) -> Response:
     services = services_of(request)
     key = request.headers.get("idempotency-key", "").strip()
     if not key:
-        return problem(
-            400,
-            "idempotency_key_required",
-            "The Idempotency-Key header is required: a unique value per distinct "
-            "submission (retries of the same submission reuse it).",
+        return _refused_early(
+            request,
+            force,
+            problem(
+                400,
+                "idempotency_key_required",
+                "The Idempotency-Key header is required: a unique value per distinct "
+                "submission (retries of the same submission reuse it).",
+            ),
         )
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        return problem(
-            400,
-            "invalid_idempotency_key",
-            f"The Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.",
+        return _refused_early(
+            request,
+            force,
+            problem(
+                400,
+                "invalid_idempotency_key",
+                f"The Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.",
+            ),
         )
     dry_run_raw = request.query_params.get("dry_run", "false").lower()
     if dry_run_raw not in {"true", "false", "1", "0"}:
-        return problem(400, "invalid_parameter", "dry_run must be true or false.")
+        return _refused_early(
+            request, force, problem(400, "invalid_parameter", "dry_run must be true or false.")
+        )
     dry_run = dry_run_raw in {"true", "1"}
     try:
         fmt = choose_format(
@@ -86,7 +96,7 @@ async def create_submission(request: Request) -> Response:
             request.query_params.get("format"),
         )
     except UnsupportedFormatError as exc:
-        return problem(415, "unsupported_media_type", str(exc))
+        return _refused_early(request, force, problem(415, "unsupported_media_type", str(exc)))
     submission = SubmissionRequest(
         force=force,
         idempotency_key=key,
@@ -144,6 +154,34 @@ async def create_submission(request: Request) -> Response:
     return json_response(receipt, 200 if dry_run else 201)
 
 
+def _refused_early(request: Request, force: str, refusal: Response) -> Response:
+    """A push refused before its body was read is audited like any other refusal."""
+    reason = {400: "bad_request", 415: "unsupported_media_type"}.get(refusal.status_code)
+    audit_log.standalone(
+        request,
+        audit_log.event(
+            request, "submission:refused", Outcome.DENIED, forces=(force,), reason=reason
+        ),
+    )
+    return refusal
+
+
+def _read_event(request: Request, force: str, rows: int | None, reason: str | None = None) -> None:
+    """Reading receipts is a consultation of a force's submissions: audited."""
+    outcome = Outcome.ALLOWED if reason is None else Outcome.ERROR
+    audit_log.standalone(
+        request,
+        audit_log.event(
+            request,
+            "submission:read",
+            outcome,
+            forces=(force,),
+            disclosure=Disclosure(rows=rows),
+            reason=reason,
+        ),
+    )
+
+
 def _submission_event(request: Request, action: str, force: str, receipt: Receipt) -> AuditEvent:
     return audit_log.event(
         request,
@@ -190,7 +228,9 @@ async def get_submission(request: Request) -> Response:
     with services.engine.connect() as conn:
         found = receipts.get_receipt(conn, force, request.path_params["submission_id"])
     if found is None:
+        _read_event(request, force, None, "unknown_submission")
         return problem(404, "unknown_submission", "There is no such submission for this force.")
+    _read_event(request, force, 1)
     return json_response(found.as_json())
 
 
@@ -210,17 +250,20 @@ async def list_submissions(request: Request) -> Response:
         before = request.query_params.get("after")
         cursor = _parse_cursor(before) if before else None
     except ValueError:
+        _read_event(request, force, None, "bad_request")
         return problem(
             400,
             "invalid_parameter",
             "limit must be a number and after a cursor from a previous page.",
         )
     if not 1 <= limit <= PAGE_MAX:
+        _read_event(request, force, None, "bad_request")
         return problem(400, "invalid_parameter", f"limit must be from 1 to {PAGE_MAX}.")
     with services.engine.connect() as conn:
         page = receipts.list_receipts(conn, force, limit=limit + 1, before=cursor)
     more = len(page) > limit
     page = page[:limit]
+    _read_event(request, force, len(page))
     next_cursor = (
         f"{page[-1].received_at.isoformat()}|{page[-1].submission_id}" if more and page else None
     )
