@@ -23,6 +23,8 @@ failures that the caller must retry.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, update
@@ -31,6 +33,7 @@ from gateway.audit.canonical import hash_fields, join_list
 from gateway.audit.checkpoints import Checkpoint, CheckpointKind, write_checkpoint
 from gateway.audit.errors import ChainHeadMissingError
 from gateway.audit.events import AuditEvent, StoredEvent, check_time
+from gateway.audit.group_commit import GroupCommit
 from gateway.audit.models import EVENTS, HEAD
 from gateway.audit.signing import Signer
 
@@ -68,6 +71,8 @@ class AuditTrail:
         self.signer = signer
         self.checkpoint_every = checkpoint_every
         self._clock = clock
+        self._groups: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+        self._groups_lock = threading.Lock()
 
     def now(self) -> dt.datetime:
         """The trail's clock (injectable so tests can place events in time)."""
@@ -106,10 +111,21 @@ class AuditTrail:
             )
         return StoredEvent.from_canonical(fields, event_hash)
 
+    def group(self, engine: Engine) -> GroupCommit:
+        """The group-commit queue of standalone appends on ``engine``."""
+        with self._groups_lock:
+            group = self._groups.get(engine)
+            if group is None:
+                group = self._groups[engine] = GroupCommit(self.append)
+            return group
+
     def append_standalone(self, engine: Engine, event: AuditEvent) -> StoredEvent:
-        """Append ``event`` in a transaction of its own (refusals, denials, reads)."""
-        with engine.begin() as conn:
-            return self.append(conn, event)
+        """Append ``event`` with nothing else to commit (refusals, denials, reads).
+
+        Events appended at the same moment by this process's threads share a transaction
+        (``gateway.audit.group_commit``); this returns once ``event`` is committed.
+        """
+        return self.group(engine).append(engine, event)
 
     def checkpoint(self, engine: Engine) -> Checkpoint:
         """Sign the current head now, in a transaction of its own."""
