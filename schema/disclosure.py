@@ -16,10 +16,13 @@ What is protected, within one response:
   forces, say). The reader is assumed to know every published figure *exactly*, every EXACT
   cell, and every zero. A per-relation rule runs first (a relation with exactly one hidden
   non-zero member gets another member hidden: the smallest non-zero controlled part, else
-  the total); then an exact check (integer Gauss-Jordan elimination over the hidden
-  quantities) finds values still pinned by combinations of relations, hides more, and
-  repeats until nothing is pinned. Hidden values are all positive, so a value not pinned by
-  the equations can move both ways: the reader cannot narrow it to one number.
+  the total); then an exact check finds values still pinned by combinations of relations,
+  hides more, and repeats until nothing is pinned. The check keeps the equations over the
+  hidden quantities in reduced row echelon form (exact integers), one system per connected
+  group, updated as equations and hidden quantities are added rather than eliminated
+  again from scratch: a value is pinned exactly when its pivot row has no other entry.
+  Hidden values are all positive, so a value not pinned by the equations can move both
+  ways: the reader cannot narrow it to one number.
 * Indicators share counts (``outcomes_assigned`` is the denominator of four shares and the
   size of a median). Name them with ``Cell.quantities``, and hiding a count in one cell hides
   it everywhere, or a share's denominator would undo a suppressed count.
@@ -273,6 +276,7 @@ class _Secondary:
         self.queue: deque[int] = deque()  # equations to look at again
         self.fresh: list[int] = []  # quantities unknown since the last exact check
         self.unprotectable: set[int] = set()  # pinned by EXACT cells (and zeros) alone
+        self.systems = _Systems()
         for i, reason in enumerate(reasons):
             if reason is not None:
                 self._became_hidden(i)
@@ -302,6 +306,8 @@ class _Secondary:
                 self.relations_of[q].append(e)
                 if self.unknown[q]:  # a quantity shared with a cell hidden earlier
                     self._count_unknown(e, q)
+            if e in self.rows:
+                self.systems.add_equation(e, self.rows[e])
             self.queue.append(e)
 
     def hideable(self, q: int) -> bool:
@@ -328,8 +334,16 @@ class _Secondary:
             if shared is None or all(self.reasons[c] is not None for c in shared):
                 self.unknown[q] = True
                 self.fresh.append(q)
-                for e in self.relations_of.get(q, ()):
+                equations = self.relations_of.get(q, ())
+                known = [e for e in equations if e in self.rows]  # already hold an unknown
+                for e in equations:
                     self._count_unknown(e, q)
+                self.systems.add_column(
+                    q,
+                    {e: self.rows[e][q] for e in known},
+                    [v for e in known for v in self.rows[e] if v != q],
+                    [(e, self.rows[e]) for e in equations if e not in known],
+                )
 
     def _count_unknown(self, e: int, q: int) -> None:
         """Equation ``e`` has one more unknown member, ``q``."""
@@ -376,9 +390,9 @@ class _Secondary:
         for start in fresh:
             if start in seen or start not in self.relations_of:
                 continue
-            variables, rows = self._component(start)
-            seen |= variables
-            for q in sorted(_determined(rows) - self.unprotectable):
+            system = self.systems.of[start]
+            seen |= system.variables
+            for q in sorted(system.determined() - self.unprotectable):
                 choice = self._repair_choice(q)
                 if choice is not None:
                     self._hide_quantity(choice)
@@ -386,19 +400,6 @@ class _Secondary:
                     break
                 self.unprotectable.add(q)
         return repaired
-
-    def _component(self, start: int) -> tuple[set[int], list[dict[int, int]]]:
-        """The unknown quantities linked to ``start`` and their equations, as sparse rows."""
-        variables, stack, relation_ids = {start}, [start], set()
-        while stack:
-            for r in self.relations_of.get(stack.pop(), ()):
-                if r not in relation_ids:
-                    relation_ids.add(r)
-                    fresh = [m for m in self.rows[r] if m not in variables]
-                    variables.update(fresh)
-                    stack.extend(fresh)
-        rows = [{q: c for q, c in self.rows[r].items() if c} for r in sorted(relation_ids)]
-        return variables, rows
 
     def _repair_choice(self, pinned: int) -> int | None:
         """What to hide for a value pinned by a combination of relations.
@@ -424,42 +425,150 @@ class _Secondary:
         return None
 
 
-def _determined(rows: list[dict[int, int]]) -> set[int]:
-    """Variables whose value the equations fix: a unit vector in the row space.
+class _System:
+    """Equations over some hidden quantities, in reduced row echelon form (exact integers).
 
-    Integer Gauss-Jordan elimination on sparse rows. In reduced form every pivot column
-    appears only in its own row, so a variable is fixed exactly when its pivot row has no
-    other entry. Pivots are taken on a coefficient of 1 where there is one, which keeps the
-    arithmetic to additions for the usual total-equals-sum rows.
+    ``pivots`` maps each pivot column to its row (column -> coefficient) and the
+    combination of original equations that makes it (equation -> multiplier); ``nulls``
+    holds the combinations that add up to nothing yet. Keeping the combinations is what
+    lets a quantity hidden later be added as a column: its coefficient in any row is the
+    combination applied to its coefficients in the original equations.
     """
-    pivots: dict[int, dict[int, int]] = {}
-    for original in rows:
-        row = original
-        for col in [c for c in original if c in pivots]:
-            row = _eliminate(row, pivots[col], col)
+
+    __slots__ = ("nulls", "pivots", "variables")
+
+    def __init__(self) -> None:
+        self.variables: set[int] = set()
+        self.pivots: dict[int, tuple[dict[int, int], dict[int, int]]] = {}
+        self.nulls: list[dict[int, int]] = []
+
+    def determined(self) -> set[int]:
+        """Quantities the equations fix: a pivot row with no other entry."""
+        return {col for col, (row, _) in self.pivots.items() if len(row) == 1}
+
+    def absorb(self, other: _System) -> None:
+        self.variables |= other.variables
+        self.pivots.update(other.pivots)
+        self.nulls.extend(other.nulls)
+
+    def add_equation(self, e: int, coefficients: dict[int, int]) -> None:
+        row, combination = dict(coefficients), {e: 1}
+        for col in [c for c in row if c in self.pivots]:
+            pivot_row, pivot_combination = self.pivots[col]
+            a, b = pivot_row[col], row[col]
+            row, combination = _reduced(
+                _combined(a, row, b, pivot_row), _combined(a, combination, b, pivot_combination)
+            )
         if not row:
-            continue
+            self.nulls.append(combination)
+            return
         col = min(row, key=lambda c: (abs(row[c]) != 1, c))
         if row[col] < 0:
             row = {c: -v for c, v in row.items()}
-        for other_col, other in pivots.items():
-            if col in other:
-                pivots[other_col] = _eliminate(other, row, col)
-        pivots[col] = row
-    return {col for col, row in pivots.items() if len(row) == 1}
+            combination = {c: -v for c, v in combination.items()}
+        self._install(col, row, combination)
+
+    def add_column(self, q: int, coefficients: dict[int, int]) -> None:
+        """Quantity ``q`` is now unknown; ``coefficients``: its coefficient per equation."""
+        self.variables.add(q)
+
+        def entry(combination: dict[int, int]) -> int:
+            return sum(m * coefficients[e] for e, m in combination.items() if e in coefficients)
+
+        for row, combination in self.pivots.values():
+            value = entry(combination)
+            if value:
+                row[q] = value
+        new: tuple[dict[int, int], dict[int, int]] | None = None
+        nulls = []
+        for combination in self.nulls:
+            value = entry(combination)
+            if not value:
+                nulls.append(combination)
+            elif new is None:
+                new = _reduced({q: value}, combination)
+            else:
+                a = new[0][q]
+                _, rest = _reduced({}, _combined(a, combination, value, new[1]))
+                if rest:
+                    nulls.append(rest)
+        self.nulls = nulls
+        if new is not None:
+            row, combination = new
+            if row[q] < 0:
+                row, combination = {q: -row[q]}, {c: -v for c, v in combination.items()}
+            self._install(q, row, combination)
+
+    def _install(self, col: int, row: dict[int, int], combination: dict[int, int]) -> None:
+        """Make ``row`` the pivot row of ``col``, removing ``col`` from every other row."""
+        for other, (other_row, other_combination) in list(self.pivots.items()):
+            if col in other_row:
+                a, b = row[col], other_row[col]
+                self.pivots[other] = _reduced(
+                    _combined(a, other_row, b, row),
+                    _combined(a, other_combination, b, combination),
+                )
+        self.pivots[col] = (row, combination)
 
 
-def _eliminate(row: dict[int, int], pivot: dict[int, int], col: int) -> dict[int, int]:
-    """``row`` with ``col`` removed by subtracting a multiple of ``pivot`` (exact integers)."""
-    a, b = pivot[col], row[col]
-    result = dict(row) if a == 1 else {c: a * v for c, v in row.items()}
-    for c, v in pivot.items():
-        updated = result.get(c, 0) - b * v
+class _Systems:
+    """The systems of every connected group of hidden quantities, merged as they connect."""
+
+    def __init__(self) -> None:
+        self.of: dict[int, _System] = {}  # hidden quantity -> its system
+
+    def _merged(self, quantities: Iterable[int]) -> _System:
+        systems = {id(s): s for q in quantities if (s := self.of.get(q)) is not None}
+        if not systems:
+            return _System()
+        largest = max(systems.values(), key=lambda s: len(s.variables))
+        for system in systems.values():
+            if system is not largest:
+                largest.absorb(system)
+                for v in system.variables:
+                    self.of[v] = largest
+        return largest
+
+    def add_equation(self, e: int, coefficients: dict[int, int]) -> None:
+        system = self._merged(coefficients)
+        system.add_equation(e, coefficients)
+
+    def add_column(
+        self,
+        q: int,
+        coefficients: dict[int, int],
+        linked: Iterable[int],
+        new_equations: list[tuple[int, dict[int, int]]],
+    ) -> None:
+        """``q`` became unknown: a column in the equations already held (``coefficients``
+        per equation; ``linked``: their other unknowns), and ``new_equations`` (whose only
+        unknown it is) join the system."""
+        system = self._merged(linked)
+        system.variables.add(q)
+        self.of[q] = system
+        system.add_column(q, coefficients)
+        for e, row in new_equations:
+            system.add_equation(e, row)
+
+
+def _combined(a: int, x: dict[int, int], b: int, y: dict[int, int]) -> dict[int, int]:
+    """``a * x - b * y`` over sparse integer vectors, zeros dropped."""
+    result = dict(x) if a == 1 else {k: a * v for k, v in x.items()}
+    for k, v in y.items():
+        updated = result.get(k, 0) - b * v
         if updated:
-            result[c] = updated
+            result[k] = updated
         else:
-            result.pop(c, None)
-    if a != 1 and result:
-        divisor = gcd(*result.values())
-        result = {c: v // divisor for c, v in result.items()}
+            result.pop(k, None)
     return result
+
+
+def _reduced(
+    row: dict[int, int], combination: dict[int, int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """A row and its combination divided by the gcd of all their entries."""
+    divisor = gcd(*row.values(), *combination.values())
+    if divisor > 1:
+        row = {c: v // divisor for c, v in row.items()}
+        combination = {c: v // divisor for c, v in combination.items()}
+    return row, combination

@@ -26,6 +26,7 @@ from schema.disclosure import (
     Reason,
     Relation,
     Visibility,
+    _Systems,
     check_table,
     components,
     control,
@@ -512,3 +513,65 @@ def test_national_quarterly_table_is_controlled_quickly() -> None:
     assert len(published) == 43 * 8 * 19 + 11 * 8 * 19
     assert any(p.reason is SECONDARY for p in published.values())
     assert elapsed < 1.0
+
+
+# --- the exact check's incremental elimination ------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_incremental_elimination_pins_what_a_rank_test_pins(data: st.DataObject) -> None:
+    """Equations and hidden quantities arrive in any order, as ``control`` adds them; at
+    every step the systems' pinned quantities are exactly those whose unit vector lies in
+    the row space of the equations over the hidden quantities (a rank test)."""
+    size = data.draw(st.integers(2, 7), label="quantities")
+    coefficient = st.sampled_from([1, -1])
+    equations = data.draw(
+        st.lists(
+            st.dictionaries(st.integers(0, size - 1), coefficient, min_size=2, max_size=size),
+            min_size=1,
+            max_size=6,
+        ),
+        label="equations",
+    )
+    events = data.draw(
+        st.permutations(
+            [("equation", e) for e in range(len(equations))] + [("hide", q) for q in range(size)]
+        ),
+        label="events",
+    )
+    systems = _Systems()
+    active: list[int] = []
+    hidden: set[int] = set()
+    rows: dict[int, dict[int, int]] = {}  # active equation -> its hidden members
+    for kind, n in events:
+        if kind == "equation":
+            active.append(n)
+            row = {q: c for q, c in equations[n].items() if q in hidden}
+            if row:
+                rows[n] = row
+                systems.add_equation(n, row)
+        else:
+            hidden.add(n)
+            holding = [e for e in active if n in equations[e]]
+            known = [e for e in holding if e in rows]
+            for e in holding:
+                rows.setdefault(e, {})[n] = equations[e][n]
+            systems.add_column(
+                n,
+                {e: equations[e][n] for e in known},
+                [v for e in known for v in rows[e] if v != n],
+                [(e, rows[e]) for e in holding if e not in known],
+            )
+        columns = sorted(hidden)
+        matrix = np.array([[rows[e].get(q, 0) for q in columns] for e in rows], dtype=float)
+        rank = np.linalg.matrix_rank(matrix) if rows else 0
+        expected = set()
+        for i, q in enumerate(columns):
+            unit = np.zeros((1, len(columns)))
+            unit[0, i] = 1
+            stacked = np.vstack([matrix, unit]) if rows else unit
+            if np.linalg.matrix_rank(stacked) == rank:
+                expected.add(q)
+        pinned = set().union(*(s.determined() for s in set(systems.of.values())))
+        assert pinned == expected
