@@ -47,6 +47,8 @@ migrations-check: install
 	SOTERIA_DATABASE_URL=sqlite:///$(CURDIR)/var/alembic-check.db $(BIN)/soteria db check
 
 bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m benchmarks
 
 reliability: install

@@ -2,8 +2,9 @@
 
 Parts: ``ingest`` (PostgreSQL push path vs COPY), ``rollup`` (the rollup hook on a small
 update), ``sqlite`` (SQLite push path vs executemany), ``http`` (1,000,000 rows streamed
-through the real server), ``oauth`` (token validation per request). No part: all of them.
-Results go to ``benchmarks/results/latest.json`` and the figures section of
+through the real server), ``oauth`` (token validation per request), ``http_query``
+(indicator queries through GraphQL over HTTP, fan-out overhead; needs ``wrk``). No part:
+all of them. Results go to ``benchmarks/results/latest.json`` and the figures section of
 ``docs/performance.md``; a failing part is recorded as failed and the exit status is 1.
 """
 
@@ -18,7 +19,15 @@ from typing import Any, Final
 
 from sqlalchemy import create_engine
 
-from benchmarks import http_stream, ingest_postgres, ingest_sqlite, oauth, report, rollup_update
+from benchmarks import (
+    http_query,
+    http_stream,
+    ingest_postgres,
+    ingest_sqlite,
+    oauth,
+    report,
+    rollup_update,
+)
 from benchmarks.measure import load, machine
 from benchmarks.scratch import ADMIN_URL
 
@@ -28,6 +37,7 @@ PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
     "ingest": ingest_postgres.run,
     "rollup": rollup_update.run,
     "http": http_stream.run,
+    "http_query": http_query.run,
 }
 
 

@@ -153,12 +153,73 @@ def _oauth(part: dict[str, Any]) -> list[str]:
     ]
 
 
+def _http_query(part: dict[str, Any]) -> list[str]:
+    f = part["figures"]
+    n, one, fan = f["national"], f["one_force"], f["fanout"]
+    p50 = n["p50_ms"]
+    national = fan["national"]
+    costs = f.get("per_request", {})
+    lines = [
+        "### 5. Indicator queries through HTTP (GraphQL, one uvicorn worker, wrk)",
+        "",
+        _when(part),
+        "",
+        f"National table: 43 forces, 8 quarters, every indicator, national totals "
+        f"({_n(n['rows'])} cells), one connection, median p50 of {len(n['ratios'])} rounds. "
+        f"The first (cold) request took {f['national_cold_seconds']} s.",
+        "",
+        "| form | p50 ms | worst p99 ms | target |",
+        "|---|---:|---:|---|",
+        f"| GraphQL fast form (`rows`) | **{p50['graphql_rows']}** | "
+        f"{n['p99_ms']['graphql_rows']} | p50 < {n['target_p50_ms']:.0f} ms and ≤ "
+        f"{n['target_ratio']:.0f}x the plain route: {_met(n['met'])} |",
+        f"| plain Starlette route, same table, orjson (the limit) | {p50['plain_route']} | "
+        f"{n['p99_ms']['plain_route']} | - |",
+        f"| GraphQL typed `cells` | {p50['graphql_cells']} | {n['p99_ms']['graphql_cells']} | - |",
+        "",
+        f"Fast form / plain route: **{n['ratio']:.2f}x** (rounds: {n['ratios']}).",
+        "",
+        f"One force ({one['force']}), one quarter, every indicator, {one['connections']} "
+        f"connections for {one['seconds']} s:",
+        "",
+        "| form | requests/s | p50 ms | p99 ms | target |",
+        "|---|---:|---:|---:|---|",
+        f"| GraphQL typed `cells` | **{_n(one['graphql_cells']['requests_per_second'])}** | "
+        f"{one['graphql_cells']['p50_ms']} | {one['graphql_cells']['p99_ms']} | "
+        f"≥ {one['target_rps']:.0f}/s: {_met(one['met'])} |",
+        f"| GraphQL `rows` | {_n(one['graphql_rows']['requests_per_second'])} | "
+        f"{one['graphql_rows']['p50_ms']} | {one['graphql_rows']['p99_ms']} | - |",
+        f"| plain route | {_n(one['plain_route']['requests_per_second'])} | "
+        f"{one['plain_route']['p50_ms']} | {one['plain_route']['p99_ms']} | - |",
+        "",
+        f"Fan-out over {fan['sources']} sources of known latency ({fan['latency_ms'][0]:.0f} "
+        f"to {fan['latency_ms'][1]:.0f} ms): {fan['fanout_ms']} ms, **{fan['overhead_ms']} ms** "
+        f"above the slowest source (target < {fan['target_ms']:.0f} ms: {_met(fan['met'])}). "
+        f"With the national payloads ({national['wire_mb']} MB of partials decoded from the "
+        f"node wire format): {national['fanout_ms']} ms against "
+        f"{national['slowest_source_alone_ms']} ms for the slowest source alone "
+        f"({national['overhead_ms']} ms more; the 43 decodes alone take "
+        f"{national['decode_all_ms']} ms in one thread); the whole federated table "
+        f"{national['table_ms']} ms.",
+    ]
+    if costs:
+        lines += [
+            "",
+            f"Per request, in process: an audit event appended in its own transaction "
+            f"{costs['audit_append_ms']} ms; a GraphQL document from the parsed-document "
+            f"cache {costs['document_cached_us']} µs, parsed and validated "
+            f"{costs['document_parse_validate_us']} µs.",
+        ]
+    return lines
+
+
 _SECTIONS: Final = {
     "ingest": _ingest,
     "rollup": _rollup,
     "sqlite": _sqlite,
     "http": _http,
     "oauth": _oauth,
+    "http_query": _http_query,
 }
 
 
