@@ -236,6 +236,7 @@ def run() -> dict[str, Any]:
         "conformance_findings": dict(tally.findings),
         "conformance_examples": tally.examples,
         "seconds": round(time.monotonic() - started, 1),
+        "invariants_hold": not tally.server_errors and not any(unexplained.values()),
         "met": total >= 2000 and not tally.server_errors and not any(unexplained.values()),
     }
 

@@ -302,6 +302,8 @@ def _figures(
         },
         "audit_events_missing": missing,
         "targets": {"rps": TARGET_RPS, "p99_ms": TARGET_P99_MS},
+        "invariants_hold": not any(missing.values())
+        and not any(k.split(":")[1].startswith("5") for k in answered),
         "met": rps >= TARGET_RPS
         and latency["99"] < TARGET_P99_MS
         and errors == 0
