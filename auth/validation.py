@@ -7,12 +7,20 @@ additionally checked against the deny list (revoked token, disabled client), who
 live" answers ``auth.liveness.LiveCache`` keeps for ``AuthSettings.live_cache_seconds``
 (a revocation holds at once in this process, within that time on every other replica).
 
+A token of ours whose signature and claims were verified is remembered, by its exact text,
+until it expires (``VerifiedTokens``): the same token on the next request skips the
+signature check, not the rest. The remembered answer holds only while the key that signed
+it is still the one the key cache serves under its ``kid`` (a retired or replaced key
+sends the token through full verification again), the time is still inside its
+``nbf``/``exp`` window with the leeway, and the deny-list check runs as before.
+
 The validator is synchronous (it may query the database or fetch a JWKS); the ASGI
 backend calls it in a worker thread.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +43,40 @@ from auth.signing_keys import SIGNING_ALGORITHM, published_public_keys
 from auth.verification import IssuerProfile, read_unverified, verify
 
 LOCAL_REQUIRED_CLAIMS: Final = ("sub", "iat", "jti", "client_id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    kid: str
+    key: Key
+    not_before: float
+    expires: float
+
+
+class VerifiedTokens:
+    """Our tokens already verified, by their text; bounded, entries dropped at expiry."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[str, _Verified] = {}
+        self._lock = threading.Lock()
+        self._max_entries = max_entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str) -> _Verified | None:
+        with self._lock:
+            return self._entries.get(token)
+
+    def put(self, token: str, entry: _Verified, now: float) -> None:
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                for stale in [t for t, e in self._entries.items() if e.expires <= now]:
+                    del self._entries[stale]
+                if len(self._entries) >= self._max_entries:
+                    self._entries.clear()
+            self._entries[token] = entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +138,7 @@ class TokenValidator:
             issuer: _External(config, _external_profile(config), keys)
             for issuer, (config, keys) in (external or {}).items()
         }
+        self.verified = VerifiedTokens()
 
     @classmethod
     def from_settings(
@@ -164,16 +207,30 @@ class TokenValidator:
 
     def validate(self, token: str) -> Principal:
         """The Principal for ``token``, or ``InvalidTokenError`` saying why not."""
+        leeway = self._settings.leeway_seconds
+        remembered = self.verified.get(token)
+        if remembered is not None:
+            moment = self._clock().timestamp()
+            in_time = remembered.not_before - leeway <= moment < remembered.expires + leeway
+            if in_time and self._local_keys.get(remembered.kid) is remembered.key:
+                return self._live(remembered.principal)
         unverified = read_unverified(token, max_bytes=self._settings.max_token_bytes)
         issuer = unverified.issuer
         now = to_epoch(self._clock())
-        leeway = self._settings.leeway_seconds
         if issuer == self._local.issuer:
             claims = verify(unverified, self._local, self._local_key, now=now, leeway=leeway)
             principal = local_principal(claims)
-            if not self._token_is_live(principal.token_id, principal.client_id):
-                raise InvalidTokenError(TokenFault.REVOKED)
-            return principal
+            key = self._local_keys.get(str(unverified.header["kid"]))
+            if key is not None:
+                entry = _Verified(
+                    principal,
+                    str(unverified.header["kid"]),
+                    key,
+                    float(claims.get("nbf", claims["iat"])),
+                    float(claims["exp"]),
+                )
+                self.verified.put(token, entry, float(now))
+            return self._live(principal)
         external = self._external.get(issuer) if issuer is not None else None
         if external is None:
             raise InvalidTokenError(TokenFault.UNTRUSTED_ISSUER)
@@ -191,6 +248,11 @@ class TokenValidator:
 
     def _local_key(self, kid: str) -> Key | None:
         return self._local_keys.get(kid)
+
+    def _live(self, principal: Principal) -> Principal:
+        if not self._token_is_live(principal.token_id, principal.client_id):
+            raise InvalidTokenError(TokenFault.REVOKED)
+        return principal
 
 
 def _external_profile(config: ExternalIssuer) -> IssuerProfile:
