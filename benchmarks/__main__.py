@@ -3,7 +3,8 @@
 Parts: ``ingest`` (PostgreSQL push path vs COPY), ``rollup`` (the rollup hook on a small
 update), ``sqlite`` (SQLite push path vs executemany), ``http`` (1,000,000 rows streamed
 through the real server), ``oauth`` (token validation per request), ``http_query``
-(indicator queries through GraphQL over HTTP, fan-out overhead; needs ``wrk``). No part:
+(indicator queries through GraphQL over HTTP, fan-out overhead; needs ``wrk``), ``audit``
+(audit trail verification speed, and the cost of the audit write on a GraphQL request). No part:
 all of them. Results go to ``benchmarks/results/latest.json`` and the figures section of
 ``docs/performance.md``; a failing part is recorded as failed and the exit status is 1.
 """
@@ -20,6 +21,7 @@ from typing import Any, Final
 from sqlalchemy import create_engine
 
 from benchmarks import (
+    audit,
     http_query,
     http_stream,
     ingest_postgres,
@@ -38,6 +40,7 @@ PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
     "rollup": rollup_update.run,
     "http": http_stream.run,
     "http_query": http_query.run,
+    "audit": audit.run,
 }
 
 

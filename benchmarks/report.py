@@ -213,6 +213,38 @@ def _http_query(part: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _audit(part: dict[str, Any]) -> list[str]:
+    f = part["figures"]
+    v, g = f["verify"], f["graphql_request"]
+    return [
+        "### 6. Audit trail: verification speed and the cost of auditing a request",
+        "",
+        _when(part),
+        "",
+        f"`verify` over {_n(v['events'])} events in PostgreSQL (median of 3), against "
+        "reading the same rows with no checking (same query, cursor and batches):",
+        "",
+        "| | events/s (wall) | events per CPU-second | target |",
+        "|---|---:|---:|---|",
+        f"| `soteria audit verify` | **{_n(v['verify_per_second'])}** | "
+        f"{_n(v['verify_per_cpu_second'])} | > {_n(v['target'])}/s: {_met(v['met'])} "
+        f"(in CPU time: {_met(v['met_in_cpu_time'])}) |",
+        f"| reading the rows only (the limit) | {_n(v['stream_per_second'])} | "
+        f"{_n(v['stream_per_cpu_second'])} | - |",
+        "",
+        f"Verification runs at **{v['ratio_to_stream']:.2f}x** the rate of merely reading "
+        f"the rows (wall-clock rates of the three runs: {v['verify_rates']}).",
+        "",
+        f"GraphQL request ({g['query']}), sequential, median of alternating blocks of "
+        f"{g['requests_per_block']}: **{g['with_audit_ms']} ms** with its audit event, "
+        f"{g['without_audit_ms']} ms with the event built but not written: the write "
+        f"costs {g['audit_write_ms']} ms, a ratio of **{g['ratio']:.2f}x** "
+        f"(blocks: {g['ratios']}). The limit, one durable commit on this database in the "
+        f"same run: {g['commit_ms']} ms; the audit write costs "
+        f"**{g['write_per_commit']:.2f}** commits.",
+    ]
+
+
 _SECTIONS: Final = {
     "ingest": _ingest,
     "rollup": _rollup,
@@ -220,6 +252,7 @@ _SECTIONS: Final = {
     "http": _http,
     "oauth": _oauth,
     "http_query": _http_query,
+    "audit": _audit,
 }
 
 

@@ -82,9 +82,14 @@ class ChainChecker:
     def __post_init__(self) -> None:
         self.last_seq, self.last_hash = self.anchor_seq, self.anchor_hash
 
-    def feed(self, fields: dict[str, Any], event_hash: str) -> bool:
-        """Check the previous event with this one as look-ahead; False once broken."""
-        row = _Row(fields["seq"], fields, fields["prev_hash"], event_hash, hash_fields(fields))
+    def feed(self, fields: dict[str, Any], event_hash: str, computed: str | None = None) -> bool:
+        """Check the previous event with this one as look-ahead; False once broken.
+
+        ``computed`` is the hash of ``fields`` if the caller has already taken it.
+        """
+        if computed is None:
+            computed = hash_fields(fields)
+        row = _Row(fields["seq"], fields, fields["prev_hash"], event_hash, computed)
         pending = self._pending
         self._pending = row
         if pending is None:
@@ -102,6 +107,19 @@ class ChainChecker:
             return True
         self._check(pending, row)
         return self.broken is None
+
+    def advance(self, count: int, first_seq: int | None, last_seq: int, last_hash: str) -> None:
+        """Record ``count`` events a caller accepted itself, by the rule ``feed`` applies
+        on its fast path (intact, next in sequence, linked, agreeing with the signed
+        checkpoints and the head, and followed by an intact event); nothing pending."""
+        if count == 0:
+            return
+        if self._pending is not None or self.broken is not None:
+            raise RuntimeError("advance only between runs of feed with nothing pending")
+        self.events_checked += count
+        if self.first_seq is None:
+            self.first_seq = first_seq
+        self.last_seq, self.last_hash = last_seq, last_hash
 
     def _accept(self, row: _Row) -> None:
         self.events_checked += 1

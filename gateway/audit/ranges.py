@@ -15,16 +15,21 @@ read) and verify.py re-runs in one pass if an archive happened meanwhile.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import queue
 import re
-from collections.abc import Generator, Iterator, Mapping
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+import orjson
 from sqlalchemy import Connection, Engine
 
 from adapters.store.engine import make_engine
-from gateway.audit.canonical import FIELDS, LIST_FIELDS
+from gateway.audit.canonical import FIELDS
 from gateway.audit.chain import Break, BreakKind, ChainChecker
 
 _TIME_SQL = {
@@ -32,7 +37,13 @@ _TIME_SQL = {
     "postgresql": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
     "sqlite": "replace(occurred_at, ' ', 'T') || 'Z'",
 }
-_LISTS = tuple(name for name in FIELDS if name in LIST_FIELDS)
+_SEQ: Final = FIELDS.index("seq")
+_PREV: Final = FIELDS.index("prev_hash")
+_HASH: Final = len(FIELDS)
+_SCOPES: Final = FIELDS.index("scopes")
+_FORCES: Final = FIELDS.index("forces")
+_PERIODS: Final = FIELDS.index("periods")
+# FIELDS is sorted (canonical.py), so a dict built in its order is in canonical key order.
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
@@ -60,31 +71,106 @@ class RangeResult:
 
 
 def check_range(conn: Connection, job: RangeJob) -> RangeResult:
-    """Check one range on ``conn`` (which must already be in the job's snapshot)."""
+    """Check one range on ``conn`` (which must already be in the job's snapshot).
+
+    The hot loop: each row becomes its canonical object (``canonical_row``), is hashed,
+    and is accepted here when it is intact, next in sequence, linked to its predecessor,
+    agrees with the signed checkpoints and the head, and the row after it is intact too
+    (``ChainChecker.feed``'s fast rule, with the same one-row look-ahead). At the first
+    row that is not, the rest goes through ``ChainChecker``, which names the break.
+    """
     start = None if job.lo is None else job.lo - 1
     end = job.hi if job.final else job.hi + 1
-    with closing(stream_fields(conn, job.batch_size, start, end)) as rows:
-        if job.anchor is not None:
-            anchor, anchor_is_event = job.anchor, False
-        else:
-            first = next(rows, None)
-            if first is None or first[0]["seq"] != start:
-                return RangeResult(
-                    0, None, 0, Break(BreakKind.DELETED, int(start or 0), "event missing")
-                )
-            anchor, anchor_is_event = (int(start or 0), first[1]), True
-        checker = ChainChecker(
-            anchor_seq=anchor[0],
-            anchor_hash=anchor[1],
-            signed=job.signed,
-            head=job.head,
-            anchor_is_event=anchor_is_event,
-        )
-        for fields, event_hash in rows:
-            if not checker.feed(fields, event_hash):
+    checker: ChainChecker | None = None
+    last_seq, last_hash = 0, ""
+    if job.anchor is not None:
+        checker = _checker(job, job.anchor, anchor_is_event=False)
+        last_seq, last_hash = job.anchor
+    signed, head_seq = job.signed, job.head[0]
+    sha256, dumps = hashlib.sha256, orjson.dumps
+    pending: tuple[int, str, str, str, dict[str, Any]] | None = None
+    slow = broken = False
+    count, first_ok = 0, None
+    with closing(stream_rows(conn, job.batch_size, start, end)) as batches:
+        for batch in batches:
+            for row in batch:
+                if checker is None:  # the range's anchor: the stored event before it
+                    if row[_SEQ] != start:
+                        return RangeResult(0, None, 0, _missing(start))
+                    last_seq, last_hash = int(start or 0), row[_HASH]
+                    checker = _checker(job, (last_seq, last_hash), anchor_is_event=True)
+                    continue
+                fields = canonical_row(row)
+                computed = sha256(dumps(fields)).hexdigest()
+                event_hash = row[_HASH]
+                if slow:
+                    if not checker.feed(fields, event_hash, computed):
+                        broken = True
+                        break
+                    continue
+                if pending is not None:
+                    p_seq, p_prev, p_hash, p_computed, p_fields = pending
+                    if (
+                        computed == event_hash
+                        and p_computed == p_hash
+                        and p_seq == last_seq + 1
+                        and p_prev == last_hash
+                        and signed.get(p_seq, p_hash) == p_hash
+                        and p_seq <= head_seq
+                    ):
+                        count += 1
+                        if first_ok is None:
+                            first_ok = p_seq
+                        last_seq, last_hash = p_seq, p_hash
+                    else:  # something is off: the checker classifies from here on
+                        slow = True
+                        checker.advance(count, first_ok, last_seq, last_hash)
+                        checker.feed(p_fields, p_hash, p_computed)
+                        if not checker.feed(fields, event_hash, computed):
+                            broken = True
+                            break
+                        continue
+                pending = (row[_SEQ], row[_PREV], event_hash, computed, fields)
+            if broken:
                 break
-    broken = checker.finish() if job.final else checker.finish_range(job.hi)
-    return RangeResult(checker.events_checked, checker.first_seq, checker.last_seq, broken)
+    if checker is None:  # not even the anchor event was there
+        return RangeResult(0, None, 0, _missing(start))
+    if not slow:
+        checker.advance(count, first_ok, last_seq, last_hash)
+        if pending is not None:
+            checker.feed(pending[4], pending[2], pending[3])
+    result = checker.finish() if job.final else checker.finish_range(job.hi)
+    return RangeResult(checker.events_checked, checker.first_seq, checker.last_seq, result)
+
+
+def _checker(job: RangeJob, anchor: tuple[int, str], *, anchor_is_event: bool) -> ChainChecker:
+    return ChainChecker(
+        anchor_seq=anchor[0],
+        anchor_hash=anchor[1],
+        signed=job.signed,
+        head=job.head,
+        anchor_is_event=anchor_is_event,
+    )
+
+
+def _missing(start: int | None) -> Break:
+    return Break(BreakKind.DELETED, int(start or 0), "event missing")
+
+
+def canonical_row(row: Sequence[Any]) -> dict[str, Any]:
+    """The canonical object of a row read by ``stream_rows`` (FIELDS order, then the hash).
+
+    ``FIELDS`` is sorted, so the dict is built in canonical key order and orjson needs no
+    sorting option; the list columns are split back into lists (``canonical.split_list``).
+    """
+    fields = dict(zip(FIELDS, row, strict=False))
+    text = row[_SCOPES]
+    fields["scopes"] = text.split(" ") if text else []
+    text = row[_FORCES]
+    fields["forces"] = text.split(" ") if text else []
+    text = row[_PERIODS]
+    fields["periods"] = text.split(" ") if text else []
+    return fields
 
 
 def run_range(job: RangeJob) -> RangeResult:
@@ -115,13 +201,16 @@ def snapshot(engine: Engine, imported: str | None = None) -> Iterator[Connection
             yield conn
 
 
-def stream_fields(
+def stream_rows(
     conn: Connection, batch_size: int, start: int | None = None, end: int | None = None
-) -> Generator[tuple[dict[str, Any], str], None, None]:
-    """Canonical fields and stored hash of events ``start..end`` (inclusive), by ``seq``.
+) -> Generator[list[Sequence[Any]], None, None]:
+    """Batches of rows of events ``start..end`` (inclusive), by ``seq``: the ``FIELDS``
+    columns (lists as stored text, ``occurred_at`` in canonical text), then ``event_hash``.
 
-    Uses the driver's cursor directly (a named, server-side cursor on PostgreSQL) inside
-    ``conn``'s transaction: SQLAlchemy's result layer costs more per row than hashing.
+    Uses the driver's cursor directly inside ``conn``'s transaction (SQLAlchemy's result
+    layer costs more per row than hashing). On PostgreSQL it is a named, server-side
+    cursor in binary mode, fetched by a helper thread one batch ahead: the server
+    produces and sends the next batch while this thread hashes the current one.
     """
     columns = ", ".join(
         _TIME_SQL[conn.dialect.name] if name == "occurred_at" else name for name in FIELDS
@@ -134,20 +223,54 @@ def stream_fields(
     where = f"WHERE {' AND '.join(bounds)} " if bounds else ""
     sql = f"SELECT {columns}, event_hash FROM audit_events {where}ORDER BY seq"  # noqa: S608
     driver: Any = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        cursor = driver.cursor(name="soteria_audit_verify")
-        cursor.itersize = batch_size
-    else:
-        cursor = driver.cursor()
-    fields = FIELDS
+    postgres = conn.dialect.name == "postgresql"
+    cursor = (
+        driver.cursor(name="soteria_audit_verify", binary=True) if postgres else driver.cursor()
+    )
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(batch_size):
-            for row in rows:
-                values = dict(zip(fields, row, strict=False))
-                for name in _LISTS:
-                    stored = values[name]
-                    values[name] = stored.split(" ") if stored else []  # canonical.split_list
-                yield values, row[-1]
+        if postgres:
+            cursor.itersize = batch_size
+            yield from prefetched(lambda: cursor.fetchmany(batch_size))
+        else:
+            while rows := cursor.fetchmany(batch_size):
+                yield rows
     finally:
         cursor.close()
+
+
+def prefetched(
+    fetch: Callable[[], list[Sequence[Any]]], depth: int = 2
+) -> Generator[list[Sequence[Any]], None, None]:
+    """``fetch()`` until it returns an empty batch, called by a helper thread ``depth``
+    batches ahead. The driver releases the GIL while it waits for the server, so fetching
+    overlaps with the caller's work; an exception in ``fetch`` is raised here."""
+    ready: queue.Queue[list[Sequence[Any]] | BaseException] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not stop.is_set():
+                rows = fetch()
+                ready.put(rows)
+                if not rows:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            ready.put(exc)
+
+    helper = threading.Thread(target=produce, name="audit-verify-fetch", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item = ready.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        while helper.is_alive():  # unblock a helper waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        helper.join()
