@@ -50,6 +50,7 @@ function init(args)
   audit_headers = {
     ["Authorization"] = "Bearer " .. os.getenv("SOTERIA_AUDITOR_TOKEN"),
     ["Content-Type"] = "application/json",
+    ["Accept"] = "application/graphql-response+json",
     ["Soteria-Purpose"] = "audit",
   }
   run_id = os.getenv("SOTERIA_RUN_ID")
@@ -80,6 +81,9 @@ end
 
 function response(status, headers, body)
   local key = current .. ":" .. status
+  if body ~= nil and string.find(body, '"errors"', 1, true) then
+    key = key .. "e"  -- a GraphQL answer with errors, whatever its status
+  end
   answered[key] = (answered[key] or 0) + 1
 end
 
