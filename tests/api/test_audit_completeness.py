@@ -67,7 +67,7 @@ def test_a_request_mix_leaves_exactly_one_event_per_request(api: Api, engine: En
 
     def token(name: str, client_id: str, secret: str) -> Callable[[], httpx.Response]:
         def call() -> httpx.Response:
-            response = http.post(
+            response: httpx.Response = http.post(
                 "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
             )
             tokens[name] = response.json().get("access_token", "")
@@ -81,16 +81,20 @@ def test_a_request_mix_leaves_exactly_one_event_per_request(api: Api, engine: En
     def push(key: str, body: bytes, params: str = "") -> Callable[[], httpx.Response]:
         def call() -> httpx.Response:
             headers = bearer("pusher", **{"Idempotency-Key": key, "Content-Type": "text/csv"})
-            return http.post(f"/v1/forces/kent/submissions{params}", content=body, headers=headers)
+            sent: httpx.Response = http.post(
+                f"/v1/forces/kent/submissions{params}", content=body, headers=headers
+            )
+            return sent
 
         return call
 
     def graphql(name: str, variables: dict[str, str], **headers: str) -> httpx.Response:
-        return http.post(
+        sent: httpx.Response = http.post(
             "/graphql",
             json={"query": TABLE, "variables": variables},
             headers=bearer(name, Accept="application/json", **headers),
         )
+        return sent
 
     good = csv_body(row("C1"), row("C2"), row("C3"))
     steps = [
