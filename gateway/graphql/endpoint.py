@@ -29,6 +29,7 @@ from typing import Any
 import anyio.to_thread
 import graphene
 import orjson
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -45,6 +46,7 @@ from gateway.graphql.errors import (
     MalformedRequestError,
     internal_error,
     message_error,
+    unavailable_error,
 )
 from gateway.graphql.execution import Executor, Reply, request_id_of
 from gateway.graphql.limits import Limits
@@ -115,6 +117,9 @@ class GraphQLEndpoint:
         try:
             reply = self.executor.run(request, params, media)
             response = _render(reply, media)
+        except OperationalError:
+            reply = _unavailable(request_id_of(request))
+            response = _render(reply, media)
         except Exception:  # masked below; the log has the traceback
             request_id = request_id_of(request)
             log.exception("GraphQL request %s failed", request_id)
@@ -157,6 +162,8 @@ class GraphQLEndpoint:
         )
         try:
             self.on_operation(record)
+        except OperationalError:  # no audit record, no disclosure; the client retries
+            return _render(_unavailable(record.request_id), MediaType.JSON)
         except Exception:  # no audit record, no disclosure
             log.exception("the on_operation hook failed (request %s)", record.request_id)
             failed = Reply(500, {"errors": [internal_error(record.request_id)]})
@@ -181,6 +188,12 @@ def graphql_routes(
         expected_errors=expected_errors,
     )
     return endpoint.routes()
+
+
+def _unavailable(request_id: str) -> Reply:
+    """503 while the database does not answer (restart, failover), with ``Retry-After``."""
+    log.warning("GraphQL request %s: the database is not answering", request_id)
+    return Reply(503, {"errors": [unavailable_error(request_id)]}, headers={"Retry-After": "2"})
 
 
 def _render(reply: Reply, media: MediaType) -> Response:

@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     BAD_REQUEST = "BAD_REQUEST"
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
 
@@ -139,6 +140,14 @@ def request_error(error: GraphQLError) -> dict[str, Any]:
 
 def message_error(message: str, code: ErrorCode = ErrorCode.BAD_REQUEST) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code}}
+
+
+def unavailable_error(request_id: str) -> dict[str, Any]:
+    """The database is not answering (a restart, a failover): retry, nothing was disclosed."""
+    return {
+        "message": "The service's database is not answering; retry shortly.",
+        "extensions": {"code": ErrorCode.SERVICE_UNAVAILABLE, "requestId": request_id},
+    }
 
 
 def internal_error(request_id: str) -> dict[str, Any]:

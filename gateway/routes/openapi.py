@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from auth.policy import POLICY, Action
-from gateway.problems import json_response
+from gateway.problems import PROBLEM_JSON, json_response
 from gateway.routes.openapi_components import (
     form_body,
     header_param,
@@ -64,6 +64,8 @@ class Operation:
         if self.auth == "bearer":
             for status, why in _BEARER_REFUSALS.items():
                 responses.setdefault(status, problem_answer(why))
+        if self.auth != "public":
+            responses.setdefault("503", _DATABASE_DOWN)
         op: dict[str, Any] = {
             "operationId": self.operation_id,
             "summary": self.summary,
@@ -94,6 +96,10 @@ _BEARER_REFUSALS: Final = {
     "403": "The token lacks the scope, or is bound to another force.",
     "429": "Over the client's request rate; retry after `Retry-After` seconds.",
 }
+_DATABASE_DOWN: Final = problem_answer(
+    "`database_unavailable`: the database is not answering (a restart, a failover); "
+    "nothing was changed unless a receipt says so. Retry after `Retry-After` seconds."
+)
 _RATE_LIMITED: Final = oauth_error_answer("Over the client's token rate (`Retry-After`).")
 _FORCE: Final = {
     "name": "force",
@@ -399,6 +405,15 @@ def _graphql_operations() -> tuple[Operation, ...]:
             },
         },
         "406": problem_answer("`Accept` admits no JSON type."),
+        "503": {
+            "description": "The database is not answering: `SERVICE_UNAVAILABLE` (or "
+            "`database_unavailable` from token validation); retry after `Retry-After`.",
+            "content": {
+                GRAPHQL_RESPONSE: {"schema": ref("GraphQLResponse")},
+                "application/json": {"schema": ref("GraphQLResponse")},
+                PROBLEM_JSON: {"schema": ref("Problem")},
+            },
+        },
         "413": problem_answer("Body larger than the configured limit."),
     }
     doc = "GraphQL over HTTP; the schema is `schema.graphql` (see docs/graphql.md)."
