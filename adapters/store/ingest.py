@@ -7,10 +7,13 @@ at commit time, so two concurrent pushes of one key store it once whatever the t
 
 Speed: on PostgreSQL, when no other push of the force holds its lock as a push starts, the
 push takes the lock at once and merges its rows in batches (``BATCH_ROWS``) on a worker
-thread while the next batch is parsed and validated, so the database's index upkeep and our
-Python run side by side instead of one after the other. Otherwise (SQLite, whose lock is the
-whole database's; or a busy force) everything is staged first and merged once at the end.
-Either way the stored rows, the receipt and the all-or-nothing rule are the same.
+thread while the next batch is parsed and validated, so the database and our Python run
+side by side instead of one after the other. Rows known to be new (the force held no
+records as the push started, or ``existing_refs`` does not find them) are COPYed straight
+into ``records``, as fast as a plain COPY; the others are staged, classified and merged.
+Otherwise (SQLite, whose lock is the whole database's; or a busy force) everything is
+staged first and merged once at the end. Either way the stored rows, the receipt and the
+all-or-nothing rule are the same (``tests/store/test_ingest_batches.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Final, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -34,9 +38,20 @@ from adapters.store.errors import (
     SubmissionRefusedError,
     UnknownForceError,
 )
-from adapters.store.models import ForceRow, Submission
+from adapters.store.models import ForceRow, Submission, records
 from adapters.store.receipts import Receipt, find_by_key
-from adapters.store.staging import StageWriter, create_stage, drop_stage, open_stage, restage
+from adapters.store.staging import (
+    StageWriter,
+    analyse_stage,
+    clear_stage,
+    copy_records,
+    create_stage,
+    drop_stage,
+    existing_refs,
+    open_stage,
+    stage_direct,
+    write_stage,
+)
 from adapters.store.telemetry import observed_ingest, stage, traced_stage, validated
 from schema import codelists
 from schema.record import Record
@@ -53,7 +68,11 @@ class ChangeHook(Protocol):
     """Runs inside the ingestion transaction after staging is classified, before apply.
 
     The indicator rollups use it to subtract the replaced rows and add the new ones, so
-    figures and records always commit together.
+    figures and records always commit together. A push may be merged in several batches;
+    for each, the stage (``staging.STAGE``) holds every row of the batch with all its
+    values and its ``action``: NULL (new: inserted, by the merge or, ``direct``, by COPY),
+    ``update``, ``unchanged`` or ``stale``. ``before_apply`` runs before any row of the
+    batch is written to ``records``, ``after_apply`` once all are.
     """
 
     def before_apply(self, conn: Connection, force: str) -> None: ...
@@ -76,8 +95,15 @@ class SubmissionRequest:
     dry_run: bool = False
 
 
+Batch = list[tuple[int, Record]]  # (data row number, record)
+
+
 class _Merger:
-    """Merges what is staged into ``records`` (classify, hooks, apply), adding up the counts."""
+    """Merges into ``records`` (classify, hooks, apply), adding up the counts.
+
+    ``merge_staged`` merges whatever is staged; ``merge_batch`` stages one batch first,
+    with the rows known to be new COPYed straight into ``records`` instead.
+    """
 
     def __init__(
         self,
@@ -95,49 +121,114 @@ class _Merger:
         self.counts = merge.NO_COUNTS
 
     @traced_stage("ingest.merge")
-    def merge_staged(self) -> None:
+    def merge_staged(self, rows: int) -> None:
+        """Merge the ``rows`` rows staged."""
+        self._merge(staged=rows, direct=())
+
+    @traced_stage("ingest.merge")
+    def merge_batch(self, staged: Batch, direct: Batch) -> None:
+        """Merge one batch: ``staged`` rows through the stage, ``direct`` ones (new) by COPY.
+
+        The direct rows are staged too (``stage_direct``) when a change hook will read them.
+        """
+        conn = self._conn
+        clear_stage(conn)
+        if staged:
+            write_stage(conn, staged)
+        if direct and self._hooks:
+            stage_direct(conn, direct)
+        self._merge(staged=len(staged), direct=direct)
+
+    def _merge(self, *, staged: int, direct: Sequence[tuple[int, Record]]) -> None:
         conn, force = self._conn, self._force
-        counts = merge.classify(conn, force)
+        counts = merge.classify(conn, force) if staged else merge.NO_COUNTS
+        if self._hooks:
+            analyse_stage(conn, staged + len(direct))
         with stage("ingest.rollup"):
             for hook in self._hooks:
                 hook.before_apply(conn, force)
-        merge.apply(
-            conn, force=force, submission_id=self._submission_id, now=self._now, classified=counts
-        )
+        if direct:
+            new = [record for _number, record in direct]
+            new.sort(key=_CRIME_REF)  # the primary key then grows in order, page by page
+            copy_records(conn, new, force=force, submission_id=self._submission_id, now=self._now)
+        if staged:
+            merge.apply(
+                conn,
+                force=force,
+                submission_id=self._submission_id,
+                now=self._now,
+                classified=counts,
+            )
         with stage("ingest.rollup"):
             for hook in self._hooks:
                 hook.after_apply(conn, force)
-        self.counts = self.counts.plus(counts)
+        self.counts = self.counts.plus(counts).plus(merge.inserted_only(len(direct)))
+
+
+_CRIME_REF: Final = itemgetter(0)
+
+
+def _crime_ref(row: tuple[int, Record]) -> str:
+    return row[1][0]  # type: ignore[return-value]
 
 
 class _BatchingStage:
     """A stage writer that has every ``BATCH_ROWS`` rows merged on a worker thread.
 
-    One thread uses the connection at a time: a batch is staged only once the merge of the
-    one before has finished, and meanwhile the caller validates the next rows into a
-    buffer. ``close`` waits for the merge in flight (raising its error, if any), so the
-    connection is free again afterwards; ``finish`` stages and merges the rows left.
+    One thread uses the connection at a time: the worker stages and merges a batch while
+    the caller validates the next rows into a buffer, and the next batch goes to the worker
+    once the one before is merged. ``close`` waits for the merge in flight (raising its
+    error, if any), so the connection is free again afterwards; ``finish`` merges the rows
+    left.
+
+    Rows whose crime_ref the force does not hold yet skip the stage: they are COPYed
+    straight into ``records`` (``merge_batch``). The force is locked for the whole push
+    and a submission never repeats a crime_ref, so a row is new when the force held no
+    records as the push started (``all_new``), or when ``existing_refs`` does not find it.
+    The probe is dropped for the rest of the push as soon as a batch is mostly stored rows
+    (a re-push of a whole extract), whose probe would be wasted.
     """
 
-    def __init__(self, conn: Connection, merger: _Merger) -> None:
+    def __init__(self, conn: Connection, merger: _Merger, *, force: str, all_new: bool) -> None:
         create_stage(conn)
         self._conn = conn
         self._merger = merger
-        self._buffer: list[tuple[int, Record]] = []
+        self._force = force
+        self._all_new = all_new
+        self._probe = not all_new
+        self._buffer: Batch = []
+        # A small first batch, so the database starts on it soon after the body starts.
+        self._limit = max(1, BATCH_ROWS // 10)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="soteria-merge")
         self._pending: Future[None] | None = None
 
     def write(self, row_number: int, record: Record) -> None:
         self._buffer.append((row_number, record))
-        if len(self._buffer) >= BATCH_ROWS:
+        if len(self._buffer) >= self._limit:
+            self._limit = BATCH_ROWS
             self._wait()
-            self._stage()
+            batch, self._buffer = self._buffer, []
             context = contextvars.copy_context()  # the request's trace context, for spans
-            self._pending = self._pool.submit(context.run, self._merger.merge_staged)
+            self._pending = self._pool.submit(context.run, self._merge, batch)
 
-    def _stage(self) -> None:
-        restage(self._conn, self._buffer)
-        self._buffer = []
+    def _merge(self, batch: Batch) -> None:
+        staged, direct = self._split(batch)
+        self._merger.merge_batch(staged, direct)
+
+    def _split(self, batch: Batch) -> tuple[Batch, Batch]:
+        """(rows to stage, rows known to be new)."""
+        if self._all_new:
+            return [], batch
+        if not self._probe:
+            return batch, []
+        stored = existing_refs(self._conn, self._force, [_crime_ref(row) for row in batch])
+        if not stored:
+            return [], batch
+        staged = [row for row in batch if row[1][0] in stored]
+        direct = [row for row in batch if row[1][0] not in stored]
+        if len(direct) < len(staged):
+            self._probe = False
+        return staged, direct
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -152,8 +243,8 @@ class _BatchingStage:
 
     def finish(self) -> None:
         if self._buffer:
-            self._stage()
-            self._merger.merge_staged()
+            batch, self._buffer = self._buffer, []
+            self._merge(batch)
 
 
 def _stage_and_validate(
@@ -217,7 +308,11 @@ def ingest(
         try:
             submission_id = str(uuid.uuid4())
             merger = _Merger(conn, force, submission_id, received_at, hooks)
-            batching = _BatchingStage(conn, merger) if _lock_force_if_free(conn, force) else None
+            batching = None
+            if _lock_force_if_free(conn, force):
+                batching = _BatchingStage(
+                    conn, merger, force=force, all_new=not _holds_records(conn, force)
+                )
             with stage("ingest.parse_validate_stage") as span:
                 rows, errors, error_total, warnings, warning_total = _stage_and_validate(
                     conn, parsed, today, batching
@@ -238,7 +333,7 @@ def ingest(
             if batching is not None:
                 batching.finish()
             else:
-                merger.merge_staged()
+                merger.merge_staged(rows)
             counts = merger.counts
             stale_warnings = [
                 Issue(
@@ -304,6 +399,15 @@ def _lock_force_if_free(conn: Connection, force: str) -> bool:
         if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
             return False
         raise
+
+
+def _holds_records(conn: Connection, force: str) -> bool:
+    return (
+        conn.execute(
+            select(records.c.crime_ref).where(records.c.force_code == force).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _lock_force(conn: Connection, force: str) -> None:

@@ -3,12 +3,17 @@
 PostgreSQL gets binary ``COPY`` (the physical limit the ingestion benchmark compares with);
 SQLite gets batched ``executemany``. The merge into ``records`` is then a few set-based
 statements (``adapters.store.merge``) instead of one round trip per row.
+
+Rows known to be new (their crime_ref is not stored: ``existing_refs``) can skip the stage
+on PostgreSQL: ``copy_records`` COPYs them straight into ``records``. When a change hook
+will read the stage, ``stage_direct`` stages them too, marked ``direct`` (the merge leaves
+them alone).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol
 
 from sqlalchemy import Connection, text
@@ -18,6 +23,7 @@ from schema.record import FIELD_NAMES, FIELDS, Kind, Record
 
 STAGE: Final = "soteria_stage"
 _BATCH: Final = 5_000
+ANALYSE_FROM_ROWS: Final = 1_000  # smaller stages are not worth an ANALYZE's catalogue writes
 
 _PG_TYPES: Final = {
     Kind.DATE: "date",
@@ -36,19 +42,23 @@ class StageWriter(Protocol):
 
 
 def create_stage(conn: Connection) -> None:
-    """A temporary table with one column per field, the data row number and the action."""
+    """A temporary table: the data row number, one column per field, the action, ``direct``.
+
+    ``direct`` is true for a row already COPYed into ``records`` (``stage_direct``). On
+    PostgreSQL ``tid`` is where the row's record is (``merge.classify`` sets it).
+    """
     if conn.dialect.name == "postgresql":
         columns = ", ".join(f"{f.name} {_pg_type(f.kind)}" for f in FIELDS)
         conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {STAGE} (row_number integer, {columns}, "
-            "action text) ON COMMIT DROP"
+            "action text, direct boolean, tid tid) ON COMMIT DROP"
         )
         # No index: PostgreSQL joins the stage to records by hashing (or by probing the
         # records primary key for a small stage), and every COPYed row would pay for one.
         return
     columns = ", ".join(f.name for f in FIELDS)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} (row_number, {columns}, action)")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} (row_number, {columns}, action, direct)")
     # The merge looks staged rows up by crime_ref; SQLite only joins by nested loops, so
     # without an index a large update is quadratic.
     conn.exec_driver_sql(f"CREATE INDEX {STAGE}_ref ON {STAGE} (crime_ref)")
@@ -122,12 +132,16 @@ def _writer(conn: Connection) -> StageWriter:
     return _SqliteStage(conn)
 
 
-def restage(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
-    """Replace what the stage (already created) holds with ``rows``: the next batch."""
+def clear_stage(conn: Connection) -> None:
+    """Empty the stage (already created) for the next batch."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"TRUNCATE {STAGE}")
     else:
         conn.exec_driver_sql(f"DELETE FROM temp.{STAGE}")
+
+
+def write_stage(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
+    """Add ``rows`` to the stage (already created)."""
     writer = _writer(conn)
     try:
         for number, record in rows:
@@ -136,16 +150,89 @@ def restage(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
         writer.close()
 
 
+def restage(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
+    """Replace what the stage (already created) holds with ``rows``: the next batch."""
+    clear_stage(conn)
+    write_stage(conn, rows)
+
+
 def stage_records(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
     """Stage an in-memory batch (tests, small pushes)."""
-    writer = open_stage(conn)
-    try:
-        for number, record in rows:
-            writer.write(number, record)
-    finally:
-        writer.close()
+    create_stage(conn)
+    write_stage(conn, rows)
+
+
+def analyse_stage(conn: Connection, rows: int) -> None:
+    """Give PostgreSQL the classified stage's size and actions (``rows`` >= 1,000).
+
+    For the change hooks, which join the stage to ``records`` by ``action``. Nothing
+    analyses a temporary table on its own, and without statistics the planner takes the
+    rows of one action for a few: it then joins by nested loops that re-read the whole
+    stage for every record, which turns a join of 50,000 rows from a second into
+    minutes. Only ``action`` is sampled (a full ANALYZE costs ten times as much).
+    """
+    if conn.dialect.name == "postgresql" and rows >= ANALYSE_FROM_ROWS:
+        conn.exec_driver_sql(f"ANALYZE {STAGE} (action)")
 
 
 def drop_stage(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
+
+
+_RECORD_COLUMNS: Final = ("force_code", *FIELD_NAMES, "version", "submission_id", "valid_from")
+_RECORD_TYPES: Final = ("text", *(_pg_type(f.kind) for f in FIELDS), "int4", "text", "timestamptz")
+_EXISTING_SQL: Final = (
+    "SELECT crime_ref FROM records WHERE force_code = %s AND crime_ref = ANY(%s::text[])"
+)
+
+
+def existing_refs(conn: Connection, force: str, refs: Sequence[str]) -> set[str]:
+    """Which of ``refs`` ``records`` holds for ``force`` (PostgreSQL; an index probe each)."""
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute(_EXISTING_SQL, (force, list(refs)))
+        return {ref for (ref,) in cursor}
+
+
+def copy_records(
+    conn: Connection,
+    rows: Iterable[Record],
+    *,
+    force: str,
+    submission_id: str,
+    now: dt.datetime,
+) -> None:
+    """COPY new records straight into ``records`` as their version 1 (PostgreSQL).
+
+    The caller makes sure no row's crime_ref is stored yet (the force is locked, and
+    ``existing_refs`` or an empty force says so): a clash would fail the whole push.
+    """
+    raw: Any = conn.connection.driver_connection
+    names = ", ".join(_RECORD_COLUMNS)
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY records ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(list(_RECORD_TYPES))
+        write = copy.write_row
+        for record in rows:
+            write((force, *record, 1, submission_id, now))
+
+
+def stage_direct(conn: Connection, rows: Iterable[tuple[int, Record]]) -> None:
+    """Stage the rows ``copy_records`` writes, whole, with ``direct`` true (PostgreSQL).
+
+    For the change hooks, which read every staged row's values (the merge neither
+    classifies, counts nor inserts them).
+    """
+    raw: Any = conn.connection.driver_connection
+    names = ", ".join(("row_number", *FIELD_NAMES, "direct"))
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(["int4", *(_pg_type(f.kind) for f in FIELDS), "bool"])
+        write = copy.write_row
+        for number, record in rows:
+            write((number, *record, True))
