@@ -14,7 +14,7 @@ with the optional field given, None when the force holds no active record.
 
 Reading costs a few index probes per force, whatever the number of records: the counts are
 kept in ``indicator_quality`` by the rollup hook (the replaced rows subtracted, the written
-ones added, like the rollups), and the first and last recorded dates come from the index on
+ones added, as one net change), and the first and last recorded dates come from the index on
 ``records (force_code, recorded_date)``.
 """
 
@@ -38,10 +38,6 @@ from schema.periods import Period
 __all__ = ["OPTIONAL_FIELDS", "DataQuality", "read_quality"]
 
 _COUNTS: Final = ("held", "active", *(f"filled_{name}" for name in OPTIONAL_FIELDS))
-_STAGED: Final = f"""SELECT r.* FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
-    WHERE r.force_code = :force AND """
-REPLACED: Final = _STAGED + "s.action = 'update'"
-WRITTEN: Final = _STAGED + "(s.action IS NULL OR s.action = 'update')"
 ALL: Final = "SELECT r.* FROM records AS r WHERE r.force_code = :force"
 
 
@@ -72,6 +68,10 @@ def add_counts(conn: Connection, force: str, source: str, *, negate: bool = Fals
             for name in OPTIONAL_FIELDS
         ),
     ]
+    _upsert(conn, force, source, values)
+
+
+def _upsert(conn: Connection, force: str, source: str, values: list[str]) -> None:
     table = indicator_quality.name
     sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in _COUNTS)
     sql = f"""INSERT INTO {table} (force_code, {", ".join(_COUNTS)})
@@ -79,6 +79,32 @@ def add_counts(conn: Connection, force: str, source: str, *, negate: bool = Fals
         GROUP BY x.force_code
         ON CONFLICT (force_code) DO UPDATE SET {sets}"""
     conn.execute(text(sql), {"force": force})
+
+
+def add_net_counts(conn: Connection, force: str) -> None:
+    """Add a submission's net change to the counts, before it is applied.
+
+    The staged rows to be inserted or to replace a record count +1 with their new values,
+    the records they replace -1 with their old ones (the values the merge writes are
+    exactly the staged ones).
+    """
+    fields = ", ".join(f"{{p}}.{name}" for name in ("record_status", *OPTIONAL_FIELDS))
+    source = f"""SELECT CAST(:force AS VARCHAR(40)) AS force_code, 1 AS sign, {fields.format(p="s")}
+        FROM {STAGE} AS s WHERE s.action IS NULL OR s.action = 'update'
+        UNION ALL
+        SELECT r.force_code, -1 AS sign, {fields.format(p="r")}
+        FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
+        WHERE r.force_code = :force AND s.action = 'update'"""
+    is_active = active("x")
+    values = [
+        "SUM(x.sign)",
+        f"SUM(CASE WHEN {is_active} THEN x.sign ELSE 0 END)",
+        *(
+            f"SUM(CASE WHEN {is_active} AND x.{name} IS NOT NULL THEN x.sign ELSE 0 END)"
+            for name in OPTIONAL_FIELDS
+        ),
+    ]
+    _upsert(conn, force, source, values)
 
 
 def read_quality(

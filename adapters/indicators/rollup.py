@@ -2,20 +2,22 @@
 
 Invariant: for every force, ``indicator_rollup`` and ``indicator_rollup_days`` hold exactly
 the ledger (``ledger``) of the force's current active records. A submission keeps it by
-writing its *net change*: the contributions of the rows it is about to replace are put in
-one ledger with weight -1 (``before_apply``: stage rows classified ``update`` joined to
-``records``), those of the rows it wrote with weight +1 (``after_apply``: stage rows
-``NULL`` (insert) or ``update`` joined to the new ``records``), and only the keys whose sums
-do not cancel out are written. An update that moves one date changes a few keys; its other
-contributions are subtracted and added back in the same sum and never reach the tables. A
-cancellation is just an update whose new row contributes nothing. Both halves run in the
+writing its *net change*, worked out before the apply from the stage (the merge writes
+exactly the staged values): the records about to be replaced go into one ledger with
+weight -1, the rows about to be inserted or to replace them with +1, and only the keys
+whose sums do not cancel out are written. An update row that changes no field a figure
+reads (a new ``updated_at`` only) is left out altogether; one that moves one date changes
+a few keys, its other contributions cancelling in the sum, never reaching the tables. A
+cancellation is just an update whose new row contributes nothing. The hook runs in the
 ingestion's transaction, so figures and records commit or roll back together.
 
 Repeat suspects need more, because a record's repeat flag depends on the *other* records of
 its suspect: one new record can make its suspect's earlier record a repeat. So the suspects
-a submission touches (old and new suspect_refs of the staged rows) are collected first; the
-repeat flags of all their active records go into the same ledger with repeat weight -1 as
-they stood before the apply, and +1 as they stand after it.
+a submission touches are collected first: those of new records, and the old and new ones of
+records whose suspect, status or key fields change (any other change leaves every suspect's
+set of active records, and where their flags are counted, as it was). The repeat flags of
+all their active records go into the same ledger with repeat weight -1 as they stood before
+the apply, and +1 as they stand after it.
 
 Writing is ``INSERT ... SELECT ... GROUP BY ... HAVING (a sum is not 0) ON CONFLICT DO
 UPDATE SET x = table.x + excluded.x RETURNING`` the keys written, so the keys whose every
@@ -43,6 +45,7 @@ from adapters.indicators.models import (
 )
 from adapters.store.models import ForceRow
 from adapters.store.staging import STAGE
+from schema.indicators.catalogue import DIMENSION_FIELDS
 
 TOUCHED: Final = "soteria_touched_suspects"
 # Cohort measures of the current figures: every stored date is on or before the day it was
@@ -59,12 +62,43 @@ _DAYS_KEY: Final = (
 _ORDER: Final = ", ".join(c.name for c in indicator_rollup.primary_key.columns)
 _DAYS_ORDER: Final = ", ".join(c.name for c in indicator_rollup_days.primary_key.columns)
 
-_REPLACED: Final = f"""SELECT {ledger.columns("r")}, 0 AS rep, -1 AS w, 0 AS wr
-    FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
+
+def _differs(dialect: str, fields: Sequence[str]) -> str:
+    """SQL: the staged row ``s`` and the stored record ``r`` differ in one of ``fields``."""
+    op = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    return "(" + " OR ".join(f"s.{f} {op} r.{f}" for f in fields) + ")"
+
+
+# Where a record's repeat flag is counted: its suspect's set of active records, and the key
+# (recorded month, offence group, buckets) its flag is counted under.
+_REPEAT_FIELDS: Final = (
+    "suspect_ref",
+    "record_status",
+    "recorded_date",
+    "offence_code",
+    *DIMENSION_FIELDS.values(),
+)
+_STAGED_UPDATE: Final = f"""FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
     WHERE r.force_code = :force AND s.action = 'update'"""
-_WRITTEN: Final = f"""SELECT {ledger.columns("r")}, 0 AS rep, 1 AS w, 0 AS wr
-    FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
-    WHERE r.force_code = :force AND (s.action IS NULL OR s.action = 'update')"""
+
+
+def _replaced(dialect: str) -> str:
+    """Records about to be replaced by rows that change a figure, weight -1."""
+    return f"""SELECT {ledger.columns("r")}, 0 AS rep, -1 AS w, 0 AS wr {_STAGED_UPDATE}
+        AND {_differs(dialect, ledger.SOURCE_FIELDS)}"""
+
+
+def _written(dialect: str) -> str:
+    """The staged rows that will be inserted, or replace a record and change a figure, +1.
+
+    Read from the stage before the apply: the merge writes exactly these values.
+    """
+    fields = ", ".join(f"s.{f}" for f in ledger.SOURCE_FIELDS)
+    return f"""SELECT CAST(:force AS VARCHAR(40)) AS force_code, {fields}, 0 AS rep, 1 AS w, 0 AS wr
+        FROM {STAGE} AS s WHERE s.action IS NULL
+        UNION ALL
+        SELECT CAST(:force AS VARCHAR(40)) AS force_code, {fields}, 0 AS rep, 1 AS w, 0 AS wr
+        {_STAGED_UPDATE} AND {_differs(dialect, ledger.SOURCE_FIELDS)}"""
 
 
 def _repeated(weight: int) -> str:
@@ -81,17 +115,22 @@ def _repeated(weight: int) -> str:
              AND {ledger.active("x")}) >= 2"""
 
 
-_BEFORE: Final = f"{_REPLACED} UNION ALL {_repeated(-1)}"
-_AFTER: Final = f"{_WRITTEN} UNION ALL {_repeated(+1)}"
+def _collect_touched(dialect: str) -> str:
+    """The suspects whose records' repeat flags may change or move: those of new records,
+    and the old and new suspects of records changing a field in ``_REPEAT_FIELDS``."""
+    return f"""INSERT INTO {TOUCHED} (suspect_ref)
+        SELECT suspect_ref FROM {STAGE} WHERE action IS NULL AND suspect_ref IS NOT NULL
+        UNION
+        SELECT s.suspect_ref {_STAGED_UPDATE}
+            AND s.suspect_ref IS NOT NULL AND {_differs(dialect, _REPEAT_FIELDS)}
+        UNION
+        SELECT r.suspect_ref {_STAGED_UPDATE}
+            AND r.suspect_ref IS NOT NULL AND {_differs(dialect, _REPEAT_FIELDS)}"""
+
+
 _ALL: Final = ledger.with_repeat(
     f"SELECT {ledger.columns('r')} FROM records AS r WHERE r.force_code = :force"
 )
-_COLLECT_TOUCHED: Final = f"""INSERT INTO {TOUCHED} (suspect_ref)
-    SELECT suspect_ref FROM {STAGE}
-    WHERE (action IS NULL OR action = 'update') AND suspect_ref IS NOT NULL
-    UNION
-    SELECT r.suspect_ref FROM records AS r JOIN {STAGE} AS s ON s.crime_ref = r.crime_ref
-    WHERE r.force_code = :force AND s.action = 'update' AND r.suspect_ref IS NOT NULL"""
 _EMPTY: Final = " AND ".join(f"{m.name} = 0" for m in MEASURES)
 _LEDGER_ARGUMENTS: Final[dict[str, Any]] = {
     "dimensions": ROLLUP_DIMENSIONS,
@@ -182,22 +221,25 @@ class RollupHook:
         else:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TOUCHED}")
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref PRIMARY KEY)")
+        name = conn.dialect.name
         params = {"force": force, "cutoff": CURRENT_CUTOFF}
-        conn.execute(text(_COLLECT_TOUCHED), params)
-        if _any(conn, _ANY_UPDATE):
-            quality.add_counts(conn, force, quality.REPLACED, negate=True)
-        ledger.materialise(conn, _BEFORE, params, **_LEDGER_ARGUMENTS)
+        conn.execute(text(_collect_touched(name)), params)
+        quality.add_net_counts(conn, force)
+        source = f"{_replaced(name)} UNION ALL {_written(name)}"
+        if _any(conn, _ANY_TOUCHED):
+            source += f" UNION ALL {_repeated(-1)}"
+        ledger.materialise(conn, source, params, **_LEDGER_ARGUMENTS)
 
     def _after(self, conn: Connection, force: str) -> None:
         params = {"force": force, "cutoff": CURRENT_CUTOFF}
-        quality.add_counts(conn, force, quality.WRITTEN)
-        ledger.append(conn, _AFTER, params, **_LEDGER_ARGUMENTS)
+        if _any(conn, _ANY_TOUCHED):
+            ledger.append(conn, _repeated(+1), params, **_LEDGER_ARGUMENTS)
         _write(conn, emptying=True)
         ledger.discard(conn)
         conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
 
 
-_ANY_UPDATE: Final = f"SELECT 1 FROM {STAGE} WHERE action = 'update' LIMIT 1"
+_ANY_TOUCHED: Final = f"SELECT 1 FROM {TOUCHED} LIMIT 1"
 
 
 def _any(conn: Connection, sql: str) -> bool:
