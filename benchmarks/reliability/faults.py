@@ -59,6 +59,7 @@ PROXY_FAULT_EVERY: Final = 2  # one attempt in this many meets an armed fault
 NODE_MODES: Final = ("hang", "reset", "garbage")
 NODE_ROUNDS: Final = 8
 TIME_LIMIT_SECONDS: Final = 900
+QUERY_RETRIES: Final = 30
 CLIENT_TIMEOUT: Final = httpx.Timeout(30.0, read=20.0)
 QUERY = (
     'query Outage($f: [ID!]) { indicatorTable(granularity: QUARTER, from: "2024-04-01", '
@@ -285,12 +286,13 @@ def _node_outages(
 
 
 def _query_any(c: Cluster, start: int, analyst: str, forces: list[str]) -> tuple[int, Any]:
-    """As behind a load balancer: a replica that is down (being restarted after a kill)
-    is skipped; only an answer from a running replica counts."""
+    """As a client behind a load balancer would: a replica that is down (restarting after a
+    kill) is skipped, and a 503 (the database restarting, ``Retry-After``) is retried; the
+    answer that counts is the first other one, within ``QUERY_RETRIES`` tries."""
     status, body = 0, None
-    for attempt in range(3 * len(c.replicas)):
+    for attempt in range(QUERY_RETRIES):
         status, body = _query(c.replicas[(start + attempt) % len(c.replicas)].url, analyst, forces)
-        if status != 0:
+        if status not in (0, 503):
             return status, body
         time.sleep(0.5)
     return status, body
