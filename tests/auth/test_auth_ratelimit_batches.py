@@ -3,6 +3,7 @@
 Two ``SqlBucketStore`` objects on one database stand for two replicas (each process has
 its own store and reserves); the clock is frozen unless a test moves it, so no token is
 refilled and the shared bucket's burst is the exact number of requests that may pass.
+Each test uses a key of its own, and ``session_factory`` empties the buckets after it.
 """
 
 from __future__ import annotations
@@ -70,34 +71,34 @@ def test_two_app_instances_on_one_database_let_exactly_the_burst_through(
 
 
 def test_tokens_reserved_by_one_replica_are_still_spent_within_the_burst(
-    auth_engine: Engine, clock: FakeClock
+    auth_engine: Engine, session_factory: sessionmaker[Session], clock: FakeClock
 ) -> None:
     limit = RateLimit(rate=200.0, burst=40)
     a, b = (RateLimiter(SqlBucketStore(auth_engine), limit, clock=clock) for _ in range(2))
 
-    assert a.hit("k").allowed  # takes ten, keeps nine
-    from_b = sum(b.hit("k").allowed for _ in range(50))
-    from_a = sum(a.hit("k").allowed for _ in range(50))
+    assert a.hit("reserved").allowed  # takes ten, keeps nine
+    from_b = sum(b.hit("reserved").allowed for _ in range(50))
+    from_a = sum(a.hit("reserved").allowed for _ in range(50))
 
     assert from_b == 30  # short by a's reserve: at most a batch less than the burst
     assert 1 + from_a + from_b == 40  # and nothing more than the burst overall
 
 
 def test_reserved_tokens_not_used_in_time_are_dropped(
-    auth_engine: Engine, clock: FakeClock
+    auth_engine: Engine, session_factory: sessionmaker[Session], clock: FakeClock
 ) -> None:
     store = SqlBucketStore(auth_engine, reserve_seconds=1.0, hold_seconds=0.5)
     limiter = RateLimiter(store, RateLimit(rate=10.0, burst=10), clock=clock)
-    assert limiter.hit("k").allowed  # takes all ten, keeps nine
+    assert limiter.hit("dropped").allowed  # takes all ten, keeps nine
     clock.advance(0.55)  # the reserve is too old; the bucket has refilled 5.5
 
-    allowed = sum(limiter.hit("k").allowed for _ in range(20))
+    allowed = sum(limiter.hit("dropped").allowed for _ in range(20))
 
     assert allowed == 5  # not 9 + 5
 
 
 def test_concurrent_replicas_with_batches_never_pass_more_than_the_burst(
-    auth_engine: Engine, clock: FakeClock
+    auth_engine: Engine, session_factory: sessionmaker[Session], clock: FakeClock
 ) -> None:
     limit = RateLimit(rate=400.0, burst=50)  # batches of 20
     limiters = [RateLimiter(SqlBucketStore(auth_engine), limit, clock=clock) for _ in range(2)]
@@ -106,7 +107,7 @@ def test_concurrent_replicas_with_batches_never_pass_more_than_the_burst(
 
     def worker(limiter: RateLimiter) -> None:
         for _ in range(15):
-            allowed = limiter.hit("shared").allowed
+            allowed = limiter.hit("concurrent").allowed
             with lock:
                 results.append(allowed)
 
