@@ -54,24 +54,40 @@ class SqlDialect:
 
 @contextmanager
 def roomy_planner(conn: Connection) -> Iterator[None]:
-    """On PostgreSQL: room to hash-aggregate in memory, and no JIT, for these statements.
+    """On PostgreSQL: hash aggregates in memory, no JIT, no parallel workers.
 
     The ledger groups a few hundred thousand rows into a few thousand keys. With the default
     4 MB of work_mem the planner sorts instead (on text keys, slow under a libc collation),
-    and JIT compilation costs more than it saves on statements this short. The settings are
-    transaction-local and put back afterwards; if the block fails, the rollback does it.
+    and JIT compilation costs more than it saves on statements this short. Estimates of
+    ledger rows are poor (CTEs and fresh temporary tables have no statistics), and a plan
+    sized for a few rows sorts a few hundred thousand on text keys: sorting is off, so
+    grouping hashes (a sort still happens where only a sort can give the order asked for).
+    Parallel plans
+    aggregate by sorting partial groups and merging them, which measured slower than one
+    process hashing (a 300,000-row repeat-suspect grouping: 2.0 s against 1.2 s on two
+    cores). The settings are transaction-local and put back afterwards; if the block fails,
+    the rollback does it.
     """
     if conn.dialect.name != "postgresql":
         yield
         return
-    saved = conn.exec_driver_sql("SELECT current_setting('work_mem'), current_setting('jit')").one()
+    saved = conn.exec_driver_sql(
+        "SELECT current_setting('work_mem'), current_setting('jit'), "
+        "current_setting('max_parallel_workers_per_gather'), current_setting('enable_sort')"
+    ).one()
     conn.exec_driver_sql(
-        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+        "set_config('max_parallel_workers_per_gather', '0', true), "
+        "set_config('enable_sort', 'off', true)"
     )
     yield
     conn.execute(
-        text("SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"),
-        {"work_mem": saved[0], "jit": saved[1]},
+        text(
+            "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true), "
+            "set_config('max_parallel_workers_per_gather', :workers, true), "
+            "set_config('enable_sort', :sort, true)"
+        ),
+        {"work_mem": saved[0], "jit": saved[1], "workers": saved[2], "sort": saved[3]},
     )
 
 
@@ -81,12 +97,15 @@ def create_temporary(
     select: str,
     params: Mapping[str, object],
     typed: Sequence[BindParameter[Any]] = (),
+    *,
+    analyse: bool = True,
 ) -> int:
     """A temporary table from a SELECT, with statistics for the planner; its row count.
 
     PostgreSQL never analyses temporary tables on its own, and without statistics it
     estimates one row per scan and picks sort-based plans that are ruinous on large ones
-    (small ones are not worth the catalogue writes of an ANALYZE).
+    (small ones are not worth the catalogue writes of an ANALYZE). ``analyse`` False: the
+    table is only scanned and aggregated, where statistics change nothing.
     """
     if conn.dialect.name == "postgresql":
         create = f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS {select}"
@@ -97,7 +116,7 @@ def create_temporary(
     if ":cutoff" in create:
         binds.append(bindparam("cutoff", type_=Date()))
     rows = conn.execute(text(create).bindparams(*binds), dict(params)).rowcount
-    if conn.dialect.name == "postgresql" and rows >= ANALYZE_FROM_ROWS:
+    if analyse and conn.dialect.name == "postgresql" and rows >= ANALYZE_FROM_ROWS:
         conn.exec_driver_sql(f"ANALYZE {name}")
     return rows
 

@@ -90,23 +90,30 @@ def columns(alias: str) -> str:
 
 
 def active(alias: str) -> str:
-    """Only active records count; a missing status is the standard's default, active."""
-    return f"COALESCE({alias}.record_status, 'active') = 'active'"
+    """Only active records count; a missing status is the standard's default, active.
+
+    Spelt on the bare column (not COALESCE), so PostgreSQL estimates it from the column's
+    statistics: an expression gets a blind guess of 0.5%, and the plans built on it (sorts
+    sized for a few hundred rows) are ruinous on a force's hundreds of thousands.
+    """
+    return f"({alias}.record_status IS NULL OR {alias}.record_status = 'active')"
 
 
-def with_repeat(rows: str) -> str:
+def with_repeat(rows: str, keep: str = "") -> str:
     """Active ``rows`` (force_code and SOURCE_FIELDS) with ``rep`` computed among them,
     each counted once (weights 1).
 
     A hashed IN over the grouped suspects, not a window: a window sorts the rows by
     suspect_ref, and sorting text under a libc collation is the slowest step there is.
+    ``keep``: a condition on ``a`` choosing the rows returned (the repeat flag is still
+    counted among all of ``rows``).
     """
     return f"""SELECT a.*, CASE WHEN (a.force_code, a.suspect_ref) IN (
             SELECT b.force_code, b.suspect_ref FROM ({rows}) AS b
             WHERE {active("b")} AND b.suspect_ref IS NOT NULL
             GROUP BY b.force_code, b.suspect_ref HAVING COUNT(*) >= 2) THEN 1 ELSE 0 END AS rep,
             1 AS w, 1 AS wr
-        FROM ({rows}) AS a WHERE {active("a")}"""
+        FROM ({rows}) AS a WHERE {active("a")}{f" AND {keep}" if keep else ""}"""
 
 
 def _group_case(column: str) -> str:
@@ -152,6 +159,20 @@ def _src_select(
             WHERE {active("x")} {d.fence}) AS y"""
 
 
+def src_select(
+    conn: Connection,
+    source: str,
+    *,
+    dimensions: Sequence[str],
+    measures: Sequence[Measure] = (),
+    day_measures: Sequence[DayMeasure] = (),
+) -> str:
+    """The SELECT ``materialise`` would store, for ``ctes(inline=...)``."""
+    return _src_select(
+        SqlDialect(conn.dialect.name), source, dimensions, _conditional(measures, day_measures)
+    )
+
+
 def materialise(
     conn: Connection,
     source: str,
@@ -161,16 +182,18 @@ def materialise(
     measures: Sequence[Measure] = (),
     day_measures: Sequence[DayMeasure] = (),
     typed: Sequence[BindParameter[Any]] = (),
+    analyse: bool = True,
 ) -> int:
     """Build ``SRC`` from ``source``; its row count (drop it with ``discard`` once read).
 
     ``typed`` declares the types of the source's own parameters (a datetime must be bound
-    as the store binds it to compare alike on SQLite).
+    as the store binds it to compare alike on SQLite); ``analyse``: see
+    ``dialect.create_temporary``.
     """
     select = _src_select(
         SqlDialect(conn.dialect.name), source, dimensions, _conditional(measures, day_measures)
     )
-    return create_temporary(conn, SRC, select, params, typed)
+    return create_temporary(conn, SRC, select, params, typed, analyse=analyse)
 
 
 def append(
@@ -248,13 +271,17 @@ def ctes(
     dimensions: Sequence[str],
     measures: Sequence[Measure] = (),
     day_measures: Sequence[DayMeasure] = (),
+    inline: str = "",
 ) -> str:
     """``WITH fan[, ledger][, day_ledger]`` over ``SRC``; append the statement that reads it.
 
     ``dimensions``, ``measures`` and ``day_measures`` must be among those ``SRC`` was
-    materialised with.
+    materialised with. ``inline``: ``SRC``'s select (``src_select``), computed by the
+    statement itself instead of read from the temporary table.
     """
     parts = [_fan(dimensions)]
+    if inline:
+        parts.insert(0, f"{SRC} AS MATERIALIZED ({inline})")
     if measures:
         parts.append(_ledger(measures))
     if day_measures:

@@ -81,36 +81,83 @@ def plan(query: IndicatorQuery) -> Plan:
     )
 
 
-def measure_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
+def measure_select(p: Plan, relation: str) -> str:
+    """Per (force, bucket, month) the sums of the measures read, earlier months folded."""
     sums = ", ".join(f"SUM({m})" for m in p.measures)
-    return text(
-        f"""{ctes}SELECT force_code, {p.bucket_column} AS b,
+    return f"""SELECT force_code, {p.bucket_column} AS b,
             CASE WHEN month < :first_month THEN :first_month - 1 ELSE month END AS m, {sums}
         FROM {relation}
         WHERE force_code IN :forces AND dimension = :dimension AND offence_group IN :groups
           AND month <= :last_month
         GROUP BY 1, 2, 3"""
-    ).bindparams(bindparam("forces", expanding=True), bindparam("groups", expanding=True))
 
 
-def day_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
+def day_select(p: Plan, relation: str) -> str:
+    """Per (force, bucket, day measure, period, days) the count, months merged."""
     months = " UNION ALL ".join(
         f"SELECT {m} AS month, {i} AS period"
         for i, (first, last) in enumerate(p.spans)
         for m in range(first, last + 1)
     )
-    return text(
-        f"""{ctes}SELECT d.force_code, d.{p.bucket_column} AS b, d.measure, pm.period,
-            d.days, SUM(d.n)
+    return f"""SELECT d.force_code, d.{p.bucket_column} AS b, d.measure, pm.period,
+            d.days, SUM(d.n) AS n
         FROM {relation} AS d JOIN ({months}) AS pm ON pm.month = d.month
         WHERE d.force_code IN :forces AND d.dimension = :dimension
           AND d.offence_group IN :groups AND d.measure IN :measures
-        GROUP BY 1, 2, 3, 4, 5 HAVING SUM(d.n) <> 0 ORDER BY 5"""
-    ).bindparams(
-        bindparam("forces", expanding=True),
-        bindparam("groups", expanding=True),
-        bindparam("measures", expanding=True),
+        GROUP BY 1, 2, 3, 4, 5 HAVING SUM(d.n) <> 0"""
+
+
+def _expanding(statement: TextClause, *names: str) -> TextClause:
+    return statement.bindparams(*(bindparam(name, expanding=True) for name in names))
+
+
+def measure_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
+    return _expanding(text(ctes + measure_select(p, relation)), "forces", "groups")
+
+
+def day_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
+    """``day_select`` ordered by days, so each histogram arrives sorted."""
+    return _expanding(
+        text(f"{ctes}{day_select(p, relation)} ORDER BY 5"), "forces", "groups", "measures"
     )
+
+
+def both_statement(p: Plan, measures: str, days: str, ctes: str) -> TextClause:
+    """``measure_select`` and ``day_select`` in one statement over one set of CTEs (computed
+    once): rows of both shapes, padded, tagged 0 and 1; day rows ordered by days.
+    ``split_both`` separates them."""
+    width = len(p.measures)
+    pad = ", ".join(["NULL"] * width)
+    sums = ", ".join(f"x.s{i}" for i in range(width))
+    named = ", ".join(f"SUM({m}) AS s{i}" for i, m in enumerate(p.measures))
+    measure_rows = measure_select(p, measures).replace(
+        ", ".join(f"SUM({m})" for m in p.measures), named
+    )
+    return _expanding(
+        text(
+            f"""{ctes}SELECT 0 AS kind, x.force_code, x.b, x.m, NULL, NULL, NULL, NULL, {sums}
+            FROM ({measure_rows}) AS x
+            UNION ALL
+            SELECT 1, y.force_code, y.b, NULL, y.measure, y.period, y.days, y.n, {pad}
+            FROM ({day_select(p, days)}) AS y
+            ORDER BY 1, 7"""
+        ),
+        "forces",
+        "groups",
+        "measures",
+    )
+
+
+def split_both(rows: Iterable[Sequence[Any]]) -> tuple[list[Sequence[Any]], list[Sequence[Any]]]:
+    """``both_statement``'s rows as (measure rows, day rows), shaped as the two statements'."""
+    measure_rows: list[Sequence[Any]] = []
+    day_rows: list[Sequence[Any]] = []
+    for row in rows:
+        if row[0] == 0:
+            measure_rows.append((row[1], row[2], row[3], *row[8:]))
+        else:
+            day_rows.append((row[1], row[2], row[4], row[5], row[6], row[7]))
+    return measure_rows, day_rows
 
 
 def parameters(p: Plan, forces: Sequence[str]) -> dict[str, Any]:
