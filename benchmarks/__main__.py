@@ -4,7 +4,8 @@ Parts: ``ingest`` (PostgreSQL push path vs COPY), ``rollup`` (the rollup hook on
 update), ``sqlite`` (SQLite push path vs executemany), ``http`` (1,000,000 rows streamed
 through the real server), ``oauth`` (token validation per request), ``http_query``
 (indicator queries through GraphQL over HTTP, fan-out overhead; needs ``wrk``), ``audit``
-(audit trail verification speed, and the cost of the audit write on a GraphQL request). No part:
+(audit trail verification speed, and the cost of the audit write on a GraphQL request),
+``indicators`` (the indicator engine's national table against GROUP BY, and as-at). No part:
 all of them. Results go to ``benchmarks/results/latest.json`` and the figures section of
 ``docs/performance.md``; a failing part is recorded as failed and the exit status is 1.
 """
@@ -24,6 +25,7 @@ from benchmarks import (
     audit,
     http_query,
     http_stream,
+    indicators,
     ingest_postgres,
     ingest_sqlite,
     oauth,
@@ -41,6 +43,7 @@ PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
     "http": http_stream.run,
     "http_query": http_query.run,
     "audit": audit.run,
+    "indicators": indicators.run,
 }
 
 

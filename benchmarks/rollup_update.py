@@ -81,14 +81,24 @@ def stored_rows(engine: Engine, force: str, since: dt.date) -> list[synthetic.Ro
         return [tuple(_text(v) for v in row) for row in result.tuples()]
 
 
-def update_bodies(engine: Engine, directory: Path, count: int, seed: int = 4) -> list[Path]:
-    """``count`` CSV bodies of ``UPDATE_ROWS`` updates each, on distinct crime refs."""
-    recent = stored_rows(engine, FORCE, UPDATE_END - dt.timedelta(days=365))
+def update_bodies(
+    engine: Engine,
+    directory: Path,
+    count: int,
+    *,
+    force: str = FORCE,
+    seed: int = 4,
+    prefix: str = "update",
+    rows: int = UPDATE_ROWS,
+) -> list[Path]:
+    """``count`` CSV bodies of ``rows`` updates each, on distinct crime refs of
+    ``force``'s cases recorded in the last year (see the module docstring)."""
+    recent = stored_rows(engine, force, UPDATE_END - dt.timedelta(days=365))
     moved = synthetic.update_rows(recent, seed=seed, fraction=1.0, end=UPDATE_END)
     bodies = []
     for i in range(count):
-        chunk = list(itertools.islice(moved, UPDATE_ROWS))
-        bodies.append(dataset.write(directory / f"update{i}.csv", chunk, expect=UPDATE_ROWS))
+        chunk = list(itertools.islice(moved, rows))
+        bodies.append(dataset.write(directory / f"{prefix}{i}.csv", chunk, expect=rows))
     return bodies
 
 
