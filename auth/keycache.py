@@ -73,8 +73,11 @@ class KeyCache:
             if self._keys is not None and kid in self._keys:
                 return self._keys[kid]
             if self._may_force_reload(now):
-                self._forced_at = now
+                # Spaced only once it ran: a loader that raised (the database is down)
+                # leaves the next request free to try again, and never turns a token
+                # signed by a key we could not load into "unknown key".
                 self._reload(now)
+                self._forced_at = now
             return None if self._keys is None else self._keys.get(kid)
 
     def refresh(self) -> None:
