@@ -277,6 +277,7 @@ class _Secondary:
         self.fresh: list[int] = []  # quantities unknown since the last exact check
         self.unprotectable: set[int] = set()  # pinned by EXACT cells (and zeros) alone
         self.systems = _Systems()
+        self._hideable: dict[int, bool] = {}  # fixed for the run: memoised
         for i, reason in enumerate(reasons):
             if reason is not None:
                 self._became_hidden(i)
@@ -316,9 +317,14 @@ class _Secondary:
         Zeros are never used: a hidden zero protects nothing from a reader who knows that
         counts are not negative.
         """
-        controlled = Visibility.CONTROLLED
-        cells = self.cells_of.get(q, (q // 2,))
-        return bool(self.value[q]) and all(self.table[c].visibility is controlled for c in cells)
+        found = self._hideable.get(q)
+        if found is None:
+            controlled = Visibility.CONTROLLED
+            cells = self.cells_of.get(q, (q // 2,))
+            found = self._hideable[q] = bool(self.value[q]) and all(
+                self.table[c].visibility is controlled for c in cells
+            )
+        return found
 
     def _became_hidden(self, i: int) -> None:
         # Activate the cell's relations first. A quantity shared with cells hidden later
@@ -359,7 +365,8 @@ class _Secondary:
 
     def _candidate(self, members: list[int], pinned: int) -> int | None:
         """The member to hide beside ``pinned``: smallest non-zero controlled part, else total."""
-        usable = [q for q in members if not self.unknown[q] and q != pinned and self.hideable(q)]
+        unknown, hideable = self.unknown, self.hideable
+        usable = [q for q in members if not unknown[q] and q != pinned and hideable(q)]
         parts = [q for q in usable if q != members[0]]
         if parts:
             return min(parts, key=self.value.__getitem__)  # the first of equals: deterministic

@@ -133,6 +133,11 @@ def build_table(
         )
         for t in totals
     ]
+    # Per total and period: the members with data there (parts of its relation).
+    members_at = [
+        [[m for m in t.members if m in with_data and with_data[m][p]] for p in range(len(labels))]
+        for t in totals
+    ]
     cells: dict[CellKey, Cell] = {}
     relations: list[Relation[CellKey]] = []
     absent: dict[CellKey, str] = {}  # cells with no figure, and why
@@ -158,10 +163,10 @@ def build_table(
                         force_visibility[force],
                         tuple((name, entity, label, bucket) for name in components),
                     )
-                for total, combined in zip(totals, total_partials, strict=True):
+                for total, combined, at in zip(totals, total_partials, members_at, strict=True):
                     entity = total.entity
                     key = (indicator_id, label, entity, bucket)
-                    members = [m for m in total.members if m in with_data and with_data[m][p]]
+                    members = at[p]
                     if not members:
                         absent[key] = "missing: no force of this total has data"
                         continue
