@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import pickle
 import statistics
 from collections import Counter
 from typing import Any
@@ -15,6 +17,7 @@ from schema.indicators.catalogue import Unit
 from schema.indicators.partials import (
     EMPTY,
     Partial,
+    combine,
     median_of_histogram,
     merge,
     underlying_count,
@@ -137,3 +140,57 @@ def test_merge_is_associative(groups: list[list[int]]) -> None:
     partials = [Partial.days(group) for group in groups]
     assert merge([merge(partials[:1]), merge(partials[1:])]) == merge(partials)
     assert merge(reversed(partials)) == merge(partials)
+
+
+# --- totals: k-way medians over the parts' histograms, never merged -----------------------
+
+
+@given(st.lists(day_lists, max_size=45))
+def test_combined_median_is_the_median_of_the_union(groups: list[list[int]]) -> None:
+    parts = [Partial.days(group) for group in groups]
+    union = [day for group in groups for day in group]
+    combined = combine(Unit.DAYS, parts)
+    assert combined.numerator == len(union)
+    assert value(Unit.DAYS, combined) == (statistics.median(union) if union else None)
+    assert combined.median == merge(parts).median
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), max_size=8))
+def test_combined_counts_and_ratios_are_merged(pairs: list[tuple[int, int]]) -> None:
+    parts = [Partial.ratio(n, d) for n, d in pairs]
+    assert combine(Unit.RATIO, parts) == merge(parts)
+    assert combine(Unit.COUNT, [Partial.count(n) for n, _ in pairs]) == merge(
+        Partial.count(n) for n, _ in pairs
+    )
+
+
+def test_a_summary_has_a_value_but_cannot_be_merged_again() -> None:
+    summary = combine(Unit.DAYS, [Partial.days([1, 5]), Partial.days([9])])
+    assert summary == Partial.summary(3, 5, 5)
+    assert value(Unit.DAYS, summary) == 5
+    with pytest.raises(PartialError, match="summary"):
+        merge([summary, Partial.days([2])])
+    with pytest.raises(PartialError, match="histogram"):
+        combine(Unit.DAYS, [summary])
+
+
+@given(day_lists)
+def test_sorted_arrays_and_pickling_give_the_same_partial(days: list[int]) -> None:
+    partial = Partial.days(days)
+    counts = [f for _, f in partial.histogram]
+    cumulative = list(itertools.accumulate(counts))
+    assert Partial.from_sorted([d for d, _ in partial.histogram], cumulative) == partial
+    assert pickle.loads(pickle.dumps(partial)) == partial
+    assert hash(pickle.loads(pickle.dumps(partial))) == hash(partial)
+
+
+def test_unsorted_arrays_are_refused() -> None:
+    with pytest.raises(PartialError, match="increasing"):
+        Partial.from_sorted([3, 1], [1, 2])
+    with pytest.raises(PartialError, match="positive"):
+        Partial.from_sorted([1, 3], [2, 2])
+
+
+def test_partials_are_immutable() -> None:
+    with pytest.raises(AttributeError):
+        Partial.count(3).numerator = 4
