@@ -53,28 +53,38 @@ def _ingest(part: dict[str, Any]) -> list[str]:
         "",
         _when(part),
         "",
-        f"Reference: {f['reference']['what']}: **{_n(ref)} rows/s** (median).",
+        f"Reference: {f['reference']['what']}: **{_n(ref)} rows/s** (median; each push is "
+        "divided by the COPY of its own repetition).",
         "",
-        "| push | rows/s | ratio to COPY | target |",
-        "|---|---:|---:|---|",
+        "| push | rows/s | ratio to COPY | ratios | with `RollupHook`: rows/s | ratio | target |",
+        "|---|---:|---:|---|---:|---:|---|",
     ]
     labels = {
         "new": "new rows (empty store)",
         "unchanged": "the same rows again (all unchanged)",
         "updates": "a later version of every row (all updated)",
+        "new_among_held": "other new rows, refs among the stored ones (probed)",
+        "new_into_held": "more new rows, refs outside the stored range",
     }
     for key, label in labels.items():
-        entry = f[key]
+        entry = f.get(key)
+        if entry is None:
+            continue
         target = f"≥ {entry['target']}: {_met(entry['met'])}" if "target" in entry else "-"
         rate = _n(entry["rows_per_second"])
-        lines.append(f"| {label} | {rate} | {entry['ratio']:.2f} | {target} |")
-    lines += ["", f"Parse + validation alone (no database): {f['python_us_per_row']} µs a row."]
-    if "new_without_records_fk" in f:
-        fk = f["new_without_records_fk"]
-        lines.append(
-            f"Diagnostic, scratch database only: new rows with the `records` foreign key "
-            f"dropped: {_n(fk['rows_per_second'])} rows/s, ratio {fk['ratio']:.2f}."
+        hooked = f.get(f"hooked_{key}")
+        with_hook = (
+            f"{_n(hooked['rows_per_second'])} | {hooked['ratio']:.2f}" if hooked else "- | -"
         )
+        lines.append(
+            f"| {label} | {rate} | {entry['ratio']:.2f} | {entry['ratios']} | {with_hook} "
+            f"| {target} |"
+        )
+    lines += [
+        "",
+        f"Parse + validation alone (no database): {f['python_us_per_row']} µs a row. "
+        f"Load averages (1, 5, 15 min) at each repetition: {f['load_averages']}.",
+    ]
     return lines
 
 

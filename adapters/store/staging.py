@@ -182,16 +182,22 @@ def drop_stage(conn: Connection) -> None:
 
 _RECORD_COLUMNS: Final = ("force_code", *FIELD_NAMES, "version", "submission_id", "valid_from")
 _RECORD_TYPES: Final = ("text", *(_pg_type(f.kind) for f in FIELDS), "int4", "text", "timestamptz")
-_EXISTING_SQL: Final = (
-    "SELECT crime_ref FROM records WHERE force_code = %s AND crime_ref = ANY(%s::text[])"
-)
+# Each ref inside the range of the force's stored refs is looked up by the primary key (a
+# subquery per ref: one index probe each, however many records the force holds and whatever
+# the planner believes of them); a ref outside that range is not looked up at all.
+_EXISTING_SQL: Final = """
+    SELECT u.ref FROM unnest(%(refs)s::text[]) AS u(ref)
+    WHERE u.ref >= (SELECT min(crime_ref) FROM records WHERE force_code = %(force)s)
+      AND u.ref <= (SELECT max(crime_ref) FROM records WHERE force_code = %(force)s)
+      AND (SELECT true FROM records AS r WHERE r.force_code = %(force)s AND r.crime_ref = u.ref)
+"""
 
 
 def existing_refs(conn: Connection, force: str, refs: Sequence[str]) -> set[str]:
-    """Which of ``refs`` ``records`` holds for ``force`` (PostgreSQL; an index probe each)."""
+    """Which of ``refs`` ``records`` holds for ``force`` (PostgreSQL)."""
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cursor:
-        cursor.execute(_EXISTING_SQL, (force, list(refs)))
+        cursor.execute(_EXISTING_SQL, {"force": force, "refs": list(refs)})
         return {ref for (ref,) in cursor}
 
 
