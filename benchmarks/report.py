@@ -111,7 +111,7 @@ def _indicators(part: dict[str, Any]) -> list[str]:
     cold = ", ".join(f"{force} {ms:.0f} ms" for force, ms in f["cold_p50_ms"].items())
     cold_ratio = ", ".join(f"{force} {r:.0f}x" for force, r in f["ratio_cold"].items())
     return [
-        f"### 5. Indicator engine: the national table from {_n(f['records'])} records",
+        f"### 7. Indicator engine: the national table from {_n(f['records'])} records",
         "",
         _when(part),
         "",
