@@ -19,6 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from adapters.indicators.query import ForcePartials, IndicatorQuery
 from schema import codelists
@@ -34,6 +35,8 @@ CellKey = tuple[IndicatorId, str, Entity, str | None]
 # (indicator, period label, bucket) -> partial, for one entity
 EntityPartials = dict[tuple[IndicatorId, str, str | None], Partial]
 NATIONAL: Entity = ("national",)
+# An enum member's ``.value`` goes through a descriptor: looked up once, not per cell.
+_ID_VALUES: Final = {i: i.value for i in IndicatorId}
 _EXACT, _CONTROLLED = Visibility.EXACT, Visibility.CONTROLLED
 
 
@@ -290,7 +293,7 @@ def _table_cell(
         if incomplete:
             note = f"{note}; {incomplete}" if note else incomplete
     return TableCell(
-        indicator=indicator_id.value,
+        indicator=_ID_VALUES[indicator_id],
         force=force,
         group=group,
         period=periods[period_label],
