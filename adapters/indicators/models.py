@@ -15,6 +15,9 @@ rows are only written for forces the ingestion has already checked.
 ``indicator_quality`` holds, per force, the counts behind ``DataQuality``: records held (any
 status), active records, and active records with each optional field given.
 
+``indicator_changes`` lists, per force and data version, the months whose histograms the
+submission changed, so a cache of a force's figures can read again only those (``rollup``).
+
 Two indexes on ``records`` serve this package: (force_code, suspect_ref) lets the rollup find
 every record of a suspect a submission touches (repeat suspects), and (force_code,
 recorded_date) gives each force's first and last recorded date in two index probes (data
@@ -80,6 +83,17 @@ indicator_quality = Table(
         Column(f"filled_{name}", Integer, nullable=False, server_default="0")
         for name in OPTIONAL_FIELDS
     ),
+)
+
+# Per force and data version: the months whose histograms the submission that made the
+# version changed, and a marker row (month -1) saying the version's months are all listed.
+indicator_changes = Table(
+    "indicator_changes",
+    metadata,
+    Column("force_code", String(40), nullable=False),
+    Column("data_version", Integer, nullable=False, autoincrement=False),
+    Column("month", Integer, nullable=False, autoincrement=False),
+    PrimaryKeyConstraint("force_code", "data_version", "month"),
 )
 
 records_by_suspect = Index("ix_records_force_suspect", records.c.force_code, records.c.suspect_ref)

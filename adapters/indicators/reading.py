@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +92,15 @@ def measure_select(p: Plan, relation: str) -> str:
         GROUP BY 1, 2, 3"""
 
 
-def day_select(p: Plan, relation: str) -> str:
-    """Per (force, bucket, day measure, period, days) the count, months merged."""
+def day_select(p: Plan, relation: str, periods: Collection[int] | None = None) -> str:
+    """Per (force, bucket, day measure, period, days) the count, months merged.
+
+    ``periods``: only these periods (positions in the plan), e.g. those a change touched.
+    """
     months = " UNION ALL ".join(
         f"SELECT {m} AS month, {i} AS period"
         for i, (first, last) in enumerate(p.spans)
+        if periods is None or i in periods
         for m in range(first, last + 1)
     )
     return f"""SELECT d.force_code, d.{p.bucket_column} AS b, d.measure, pm.period,
@@ -115,11 +119,21 @@ def measure_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
     return _expanding(text(ctes + measure_select(p, relation)), "forces", "groups")
 
 
-def day_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
+def day_statement(
+    p: Plan, relation: str, ctes: str = "", periods: Collection[int] | None = None
+) -> TextClause:
     """``day_select`` ordered by days, so each histogram arrives sorted."""
     return _expanding(
-        text(f"{ctes}{day_select(p, relation)} ORDER BY 5"), "forces", "groups", "measures"
+        text(f"{ctes}{day_select(p, relation, periods)} ORDER BY 5"),
+        "forces",
+        "groups",
+        "measures",
     )
+
+
+def touched_periods(p: Plan, months: Collection[int]) -> set[int]:
+    """The plan's periods (positions) holding any of ``months``."""
+    return {i for i, (first, last) in enumerate(p.spans) if any(first <= m <= last for m in months)}
 
 
 def both_statement(p: Plan, measures: str, days: str, ctes: str) -> TextClause:

@@ -33,12 +33,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from adapters.indicators import dialect, ledger, quality
 from adapters.indicators.ledger import ROLLUP_DIMENSIONS
 from adapters.indicators.measures import DAY_MEASURES, MEASURES
 from adapters.indicators.models import (
+    indicator_changes,
     indicator_quality,
     indicator_rollup,
     indicator_rollup_days,
@@ -53,12 +54,15 @@ TOUCHED: Final = "soteria_touched_suspects"
 CURRENT_CUTOFF: Final = dt.date(9999, 12, 31)
 # In the order ``ledger.sums`` and ``ledger.day_sums`` select them.
 _ROLLUP_KEY: Final = ("force_code", "offence_group", "dimension", "bucket", "month")
+CHANGES_KEPT: Final = 256  # versions of listed months kept per force
+_MARKER: Final = -1  # the month of a version's marker row in ``indicator_changes``
 _DAYS_KEY: Final = (
     *("force_code", "offence_group", "dimension", "bucket"),
     *("measure", "month", "days"),
 )
 
 # The primary keys' column order (models), for writing in index order.
+_DAYS_MONTH: Final = _DAYS_KEY.index("month")
 _ORDER: Final = ", ".join(c.name for c in indicator_rollup.primary_key.columns)
 _DAYS_ORDER: Final = ", ".join(c.name for c in indicator_rollup_days.primary_key.columns)
 
@@ -159,11 +163,13 @@ def _upsert_days(*, returning: bool) -> str:
     )
 
 
-def _write(conn: Connection, *, emptying: bool) -> None:
+def _write(conn: Connection, *, emptying: bool) -> set[int]:
     """Add ``SRC``'s ledger to the rollup tables; delete the keys it brought back to 0.
 
+    Returns the months of the histogram keys written (empty unless ``emptying``).
     ``emptying`` False: the ledger only adds (a rebuild), so no key can go back to 0.
     """
+    months: set[int] = set()
     for sql, table, key, extra in (
         (
             _upsert(returning=emptying),
@@ -187,9 +193,58 @@ def _write(conn: Connection, *, emptying: bool) -> None:
         result = conn.execute(text(ctes + sql))
         if not emptying:
             continue
-        emptied = [row[:-1] for row in result.tuples() if row[-1]]
+        written = result.tuples().all()
+        if table == indicator_rollup_days.name:
+            months.update(row[_DAYS_MONTH] for row in written)
+        emptied = [row[:-1] for row in written if row[-1]]
         if emptied:
             _delete(conn, table, key, extra, emptied)
+    return months
+
+
+def _log_changes(conn: Connection, force: str, months: set[int]) -> None:
+    """List the months this submission changed under the data version it will make.
+
+    The force row is locked for the whole ingestion, and the version is bumped once at its
+    end: so the submission's version is the stored one plus one. A submission that changes
+    no record does not bump it; its (empty) listing then merges into the next one's, which
+    only lists a month too many. Listings older than ``CHANGES_KEPT`` versions are pruned.
+    """
+    version = conn.execute(
+        select(ForceRow.data_version + 1).where(ForceRow.code == force)
+    ).scalar_one()
+    rows = [{"force": force, "version": version, "month": m} for m in (_MARKER, *months)]
+    table = indicator_changes.name
+    conflict = "ON CONFLICT (force_code, data_version, month) DO NOTHING"
+    conn.execute(text(f"INSERT INTO {table} VALUES (:force, :version, :month) {conflict}"), rows)
+    conn.execute(
+        text(f"DELETE FROM {table} WHERE force_code = :force AND data_version < :oldest"),
+        {"force": force, "oldest": version - CHANGES_KEPT},
+    )
+
+
+def changed_months(conn: Connection, force: str, since: int, until: int) -> set[int] | None:
+    """The months whose histograms changed in versions ``since`` (excluded) to ``until``;
+    None when a version in between is not listed (a rebuild, or pruned): read it all."""
+    if until <= since:
+        return set()
+    rows = conn.execute(
+        select(indicator_changes.c.data_version, indicator_changes.c.month).where(
+            indicator_changes.c.force_code == force,
+            indicator_changes.c.data_version > since,
+            indicator_changes.c.data_version <= until,
+        )
+    ).tuples()
+    months: set[int] = set()
+    listed: set[int] = set()
+    for version, month in rows:
+        if month == _MARKER:
+            listed.add(version)
+        else:
+            months.add(month)
+    if len(listed) != until - since:
+        return None
+    return months
 
 
 def _delete(
@@ -234,7 +289,7 @@ class RollupHook:
         params = {"force": force, "cutoff": CURRENT_CUTOFF}
         if _any(conn, _ANY_TOUCHED):
             ledger.append(conn, _repeated(+1), params, **_LEDGER_ARGUMENTS)
-        _write(conn, emptying=True)
+        _log_changes(conn, force, _write(conn, emptying=True))
         ledger.discard(conn)
         conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
 

@@ -25,9 +25,11 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, select
 
 from adapters.indicators import asat, dialect, reading
+from adapters.indicators.measures import READINGS, ReadingKind
 from adapters.indicators.models import indicator_rollup, indicator_rollup_days
 from adapters.indicators.quality import DataQuality, read_quality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
+from adapters.indicators.rollup import changed_months
 from adapters.indicators.wire import SourceAnswer
 from adapters.store.errors import UnknownForceError
 from adapters.store.models import ForceRow
@@ -104,6 +106,46 @@ class LocalIndicatorSource:
                     partials |= reading.assemble(query, p, [force], measure_rows, day_rows)
             quality = read_quality(conn, checked, query.periods)
         return SourceAnswer(partials, quality, {f: stamps.get(f, _NEVER) for f in checked})
+
+    def refresh(
+        self, force: str, query: IndicatorQuery, old: ForcePartials, version: int
+    ) -> SourceAnswer | None:
+        """The force's current answer from ``old``, its partials at data ``version``.
+
+        Counts, ratios and snapshots are read again (the measure rows are few); histograms
+        only for the periods holding a month that a version since changed
+        (``rollup.changed_months``), the others kept from ``old``. None when the versions
+        since are not all listed (a rebuild, or long ago): read the force in full.
+        """
+        checked = _checked([force])
+        if query.as_at is not None:
+            return None
+        p = reading.plan(query)
+        with self._snapshot() as conn, dialect.roomy_planner(conn):
+            stamp = _stamps(conn).get(force, _NEVER)
+            months = changed_months(conn, force, version, stamp[0])
+            if months is None:
+                return None
+            params = reading.parameters(p, checked)
+            measure_rows: Sequence[Any] = ()
+            if p.measures:
+                statement = reading.measure_statement(p, indicator_rollup.name)
+                measure_rows = conn.execute(statement, params).tuples().all()
+            touched = reading.touched_periods(p, months) if p.day_measures else set()
+            day_rows: Sequence[Any] = ()
+            if touched:
+                statement = reading.day_statement(p, indicator_rollup_days.name, periods=touched)
+                day_rows = conn.execute(statement, params).tuples().all()
+            quality = read_quality(conn, checked, query.periods)
+        fresh = dict(reading.assemble(query, p, checked, measure_rows, day_rows)[force])
+        kept = {query.periods[i].label for i in range(len(query.periods))} - {
+            query.periods[i].label for i in touched
+        }
+        for key in fresh:
+            indicator, label, _ = key
+            if label in kept and READINGS[indicator].kind is ReadingKind.DAYS:
+                fresh[key] = old[key]
+        return SourceAnswer({force: fresh}, quality, {force: stamp})
 
     def stamps(self, forces: Sequence[str]) -> dict[str, Stamp]:
         """Each force's stamp (data version, last submission time): one small statement."""

@@ -72,6 +72,9 @@ class _VersionedCache:
                 self._weight -= dropped
 
 
+_LATEST_KEPT = 16_384
+
+
 class CachedLocalSource:
     """A local store's partials, reused while each force's stamp is unchanged.
 
@@ -81,11 +84,18 @@ class CachedLocalSource:
     and cached under the stamps read with them. The version is bumped in the same
     transaction as every change to the force's records, so a cached answer is never
     staler than the last receipt, on this replica or any other.
+
+    A force this query was answered for at an older version is *refreshed* rather than
+    read again (``LocalIndicatorSource.refresh``): its counts are re-read and its
+    histograms only for the periods holding a month the submissions since changed; a
+    newer last submission time alone changes nothing but data quality.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.local = LocalIndicatorSource(engine)
         self._cache = _VersionedCache()
+        # (force, query) -> the newest stamp it was answered at; LRU like the cache
+        self._latest: OrderedDict[tuple[str, IndicatorQuery], Hashable] = OrderedDict()
 
     def answer(self, forces: Sequence[str], query: IndicatorQuery) -> SourceAnswer:
         stamps = self.local.stamps(forces)
@@ -103,15 +113,38 @@ class CachedLocalSource:
         trace.get_current_span().set_attributes(  # on the fan-out's source.call span
             {"soteria.cache.hits": len(forces) - len(todo), "soteria.cache.misses": len(todo)}
         )
-        if todo:
-            fresh = self.local.answer(todo, query)
-            for force in todo:
-                stamp = fresh.versions[force]
-                self._cache.put((force, stamp, query), fresh.partials[force], fresh.quality[force])
-                partials[force] = fresh.partials[force]
-                quality[force] = fresh.quality[force]
+        answers = [self._refreshed(force, query, stamps[force]) for force in todo]
+        read = [force for force, got in zip(todo, answers, strict=True) if got is None]
+        if read:
+            answers.append(self.local.answer(read, query))
+        for answer in answers:
+            if answer is None:
+                continue
+            for force, stamp in answer.versions.items():
+                self._cache.put(
+                    (force, stamp, query), answer.partials[force], answer.quality[force]
+                )
+                self._latest[(force, query)] = stamp
+                self._latest.move_to_end((force, query))
+                if len(self._latest) > _LATEST_KEPT:
+                    self._latest.popitem(last=False)
+                partials[force] = answer.partials[force]
+                quality[force] = answer.quality[force]
                 versions[force] = stamp
         return SourceAnswer(partials, quality, versions)
+
+    def _refreshed(self, force: str, query: IndicatorQuery, stamp: Hashable) -> SourceAnswer | None:
+        """The force's answer from its answer at an older stamp, if that is still cached."""
+        older = self._latest.get((force, query))
+        if not isinstance(older, tuple) or not isinstance(stamp, tuple):
+            return None
+        cached = self._cache.get((force, older, query))
+        if cached is None or older[0] > stamp[0]:
+            return None
+        if older[0] == stamp[0]:  # a submission of unchanged rows: only quality moved
+            quality = self.local.quality_many([force], query.periods)
+            return SourceAnswer({force: cached[0]}, quality, {force: stamp})
+        return self.local.refresh(force, query, cached[0], older[0])
 
     def quality_many(
         self, forces: Sequence[str], periods: Sequence[Period]
