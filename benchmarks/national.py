@@ -254,8 +254,7 @@ def _up_to_date() -> str:
     engine = make_engine(_url(name))
     try:
         if database.current_revision(engine) != database.head_revision(engine):
-            database.upgrade(engine)
-            _set_meta(engine, "rollups", "")  # new migrations may change the rollup tables
+            database.upgrade(engine)  # a migration that changes the rollups bumps the definition
         if _meta(engine, "rollups") != ROLLUP_DEFINITION:
             _rebuild_rollups(engine)
             _set_meta(engine, "rollups", ROLLUP_DEFINITION)
