@@ -8,7 +8,11 @@ types and CSV export (which render it). A cell's ``force`` is None for a total; 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import orjson
 
 from schema.indicators.catalogue import Dimension, IndicatorId, OffenceScope
 from schema.periods import Granularity, Period
@@ -78,6 +82,9 @@ class IndicatorTable:
     coverage: Coverage
     failures: tuple[SourceFailure, ...] = field(default=())
     suppressed_cells: int = 0
+    # The same cells' rows, serialised once and shared by every table served from one
+    # cached build (``PreparedRows``); None: serialised on each call.
+    prepared: PreparedRows | None = field(default=None, compare=False, repr=False)
 
     COLUMNS = (
         "indicator",
@@ -97,21 +104,57 @@ class IndicatorTable:
 
     def rows(self) -> list[list[object]]:
         """Cells as scalar rows in ``COLUMNS`` order: the fast, flat form."""
-        return [
-            [
-                c.indicator,
-                c.force,
-                c.group,
-                c.period.label,
-                c.period.start.isoformat(),
-                c.period.end.isoformat(),
-                c.breakdown,
-                c.value,
-                c.numerator,
-                c.denominator,
-                c.suppressed,
-                c.exact,
-                c.note,
-            ]
-            for c in self.cells
+        return rows_of(self.cells)
+
+    def rows_json(self) -> bytes:
+        """``rows()`` as JSON bytes, from ``prepared`` when the table has it."""
+        if self.prepared is not None:
+            return self.prepared.json()
+        return orjson.dumps(self.rows())
+
+
+def rows_of(cells: Sequence[TableCell]) -> list[list[object]]:
+    """Cells as scalar rows in ``IndicatorTable.COLUMNS`` order."""
+    return [
+        [
+            c.indicator,
+            c.force,
+            c.group,
+            c.period.label,
+            c.period.start.isoformat(),
+            c.period.end.isoformat(),
+            c.breakdown,
+            c.value,
+            c.numerator,
+            c.denominator,
+            c.suppressed,
+            c.exact,
+            c.note,
         ]
+        for c in cells
+    ]
+
+
+class PreparedRows:
+    """The rows of one finished (cached) set of cells, serialised to JSON on first use.
+
+    A cache of finished tables keeps one of these beside the cells, so every request served
+    from that entry returns the same bytes instead of rebuilding thousands of lists. The
+    cells are immutable, so the bytes can never differ from ``rows_of(cells)``.
+    """
+
+    __slots__ = ("_cells", "_json", "_lock")
+
+    def __init__(self, cells: tuple[TableCell, ...]) -> None:
+        self._cells = cells
+        self._json: bytes | None = None
+        self._lock = threading.Lock()
+
+    def json(self) -> bytes:
+        found = self._json
+        if found is None:
+            with self._lock:
+                found = self._json
+                if found is None:
+                    found = self._json = orjson.dumps(rows_of(self._cells))
+        return found

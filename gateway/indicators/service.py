@@ -36,6 +36,7 @@ from schema.tables import (
     Coverage,
     IndicatorTable,
     MissingForce,
+    PreparedRows,
     SourceFailure,
     StaleForce,
     TableCell,
@@ -67,6 +68,7 @@ class _Built:
     missing: tuple[MissingForce, ...]
     failures: tuple[SourceFailure, ...]
     suppressed_cells: int
+    prepared: PreparedRows  # the cells' rows as JSON, serialised once for the entry
 
 
 class _TableCache:
@@ -189,6 +191,7 @@ class IndicatorService:
             coverage=Coverage(included=built.included, missing=built.missing, stale=stale),
             failures=built.failures,
             suppressed_cells=built.suppressed_cells,
+            prepared=built.prepared,
         )
 
     def _build(
@@ -216,12 +219,14 @@ class IndicatorService:
             stamps=versions,
             totals_cache=self._totals,
         )
+        finished = tuple(cells)
         return _Built(
-            cells=tuple(cells),
+            cells=finished,
             included=tuple(f for f in forces if f in partials),
             missing=tuple(MissingForce(f, why) for f, why in missing.items()),
             failures=tuple(failures),
             suppressed_cells=sum(1 for c in cells if c.suppressed),
+            prepared=PreparedRows(finished),
         )
 
     def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[DataQuality]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
+import orjson
 from graphene.types.generic import GenericScalar
 
 from schema import codelists
@@ -118,8 +119,10 @@ class IndicatorTable(graphene.ObjectType):
         return Table.COLUMNS
 
     @staticmethod
-    def resolve_rows(parent: Table, info: Any) -> list[list[object]]:
-        return parent.rows()
+    def resolve_rows(parent: Table, info: Any) -> orjson.Fragment:
+        # Pre-serialised JSON: ``GenericScalar.serialize`` returns it untouched and the
+        # endpoint's one ``orjson.dumps`` copies the bytes into the response as they are.
+        return orjson.Fragment(parent.rows_json())
 
 
 class FieldFill(graphene.ObjectType):
