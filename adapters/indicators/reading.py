@@ -96,18 +96,31 @@ def day_select(p: Plan, relation: str, periods: Collection[int] | None = None) -
     """Per (force, bucket, day measure, period, days) the count, months merged.
 
     ``periods``: only these periods (positions in the plan), e.g. those a change touched.
+    Periods that do not overlap (months, quarters, financial years) are told apart by a
+    CASE on the month; overlapping ones (rolling years) by a join with a month-to-period
+    table, as a month then counts in several. (A join the planner cannot estimate becomes a
+    nested loop over every ledger row: the CASE keeps the as-at statement linear.)
     """
-    months = " UNION ALL ".join(
-        f"SELECT {m} AS month, {i} AS period"
-        for i, (first, last) in enumerate(p.spans)
-        if periods is None or i in periods
-        for m in range(first, last + 1)
-    )
-    return f"""SELECT d.force_code, d.{p.bucket_column} AS b, d.measure, pm.period,
+    spans = [(i, span) for i, span in enumerate(p.spans) if periods is None or i in periods]
+    months = sorted({m for _, (first, last) in spans for m in range(first, last + 1)})
+    if len(months) == sum(last - first + 1 for _, (first, last) in spans):  # disjoint
+        whens = " ".join(
+            f"WHEN d.month BETWEEN {first} AND {last} THEN {i}" for i, (first, last) in spans
+        )
+        period, join = f"CASE {whens} END", ""
+        month_filter = f"AND d.month IN ({', '.join(map(str, months))})"
+    else:
+        table = " UNION ALL ".join(
+            f"SELECT {m} AS month, {i} AS period"
+            for i, (first, last) in spans
+            for m in range(first, last + 1)
+        )
+        period, join, month_filter = "pm.period", f"JOIN ({table}) AS pm ON pm.month = d.month", ""
+    return f"""SELECT d.force_code, d.{p.bucket_column} AS b, d.measure, {period} AS period,
             d.days, SUM(d.n) AS n
-        FROM {relation} AS d JOIN ({months}) AS pm ON pm.month = d.month
+        FROM {relation} AS d {join}
         WHERE d.force_code IN :forces AND d.dimension = :dimension
-          AND d.offence_group IN :groups AND d.measure IN :measures
+          AND d.offence_group IN :groups AND d.measure IN :measures {month_filter}
         GROUP BY 1, 2, 3, 4, 5 HAVING SUM(d.n) <> 0"""
 
 
