@@ -97,6 +97,20 @@ def _quality_from_wire(force: str, d: Mapping[str, Any]) -> DataQuality:
     )
 
 
+def data_versions(answer: SourceAnswer) -> dict[str, int]:
+    """The data version each force's partials were read at (a stamp's first part), for
+    ``answer_to_wire``: read with the partials, never after them (a submission in between
+    would label old partials with a new version, and the gateway would keep serving them).
+    """
+    out: dict[str, int] = {}
+    for force, stamp in answer.versions.items():
+        version = stamp[0] if isinstance(stamp, tuple) else stamp
+        if not isinstance(version, int):
+            raise WireFormatError(f"no data version for {force}: {stamp!r}")
+        out[force] = version
+    return out
+
+
 def answer_to_wire(answer: SourceAnswer, versions: Mapping[str, int]) -> dict[str, Any]:
     return {
         "version": WIRE_VERSION,

@@ -17,7 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.indicators.wire import WireFormatError, answer_to_wire, query_from_wire
+from adapters.indicators.wire import (
+    WireFormatError,
+    answer_to_wire,
+    data_versions,
+    query_from_wire,
+)
 from auth.guard import require
 from auth.policy import Action
 from gateway import audit_log
@@ -49,8 +54,7 @@ async def answer(request: Request) -> Response:
         return problem(400, "bad_request", f"Not a federation question: {exc}")
     source: CachedLocalSource = services.extras["node_source"]
     result = await run_in_threadpool(source.answer, forces, query)
-    versions = await run_in_threadpool(source.local.data_versions, forces)
-    response = json_response(answer_to_wire(result, versions))
+    response = json_response(answer_to_wire(result, data_versions(result)))
     _audit(request, node_force, None, digest_bytes(bytes(response.body)))
     return response
 
