@@ -133,7 +133,7 @@ def _indicators(part: dict[str, Any]) -> list[str]:
         f"{_met(f['as_at_met'])} |",
         "",
         f"Engine warm is **{f['ratio_warm']:,.0f}x** faster than GROUP BY; cold, {cold_ratio}. "
-        f"Load averages during the run: {f['load_averages']}.",
+        f"Load averages during the run: {[list(a) for a in f['load_averages']]}.",
     ]
 
 
