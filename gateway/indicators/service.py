@@ -166,7 +166,9 @@ class IndicatorService:
             tuple((f, versions.get(f)) for f in forces),
             tuple(missing.items()),
         )
-        built = self._tables.get(key)
+        # A source that does not say what its figures were read at cannot be cached.
+        cacheable = all(versions.get(f) is not None for f in partials)
+        built = self._tables.get(key) if cacheable else None
         if built is None:
             built = self._build(
                 query=query,
@@ -175,11 +177,12 @@ class IndicatorService:
                 viewer=viewer,
                 partials=partials,
                 quality=quality,
-                versions=versions,
+                versions=versions if cacheable else None,
                 missing=missing,
                 failures=failures,
             )
-            self._tables.put(key, built)
+            if cacheable:
+                self._tables.put(key, built)
         now = self.clock()
         stale = tuple(
             StaleForce(f, quality[f].last_submission_at)
@@ -203,7 +206,7 @@ class IndicatorService:
         viewer: Viewer,
         partials: dict[str, ForcePartials],
         quality: dict[str, DataQuality],
-        versions: dict[str, Hashable],
+        versions: dict[str, Hashable] | None,
         missing: dict[str, str],
         failures: list[SourceFailure],
     ) -> _Built:
