@@ -60,7 +60,7 @@ from schema.validation import Code, Issue, Severity
 # Rows per batch when a push merges while it validates (see the module docstring): large
 # enough that a batch's fixed costs (classification, change hooks) stay small, small enough
 # that the buffered batch and the unmerged tail stay small.
-BATCH_ROWS: Final = 50_000
+BATCH_ROWS: Final = 25_000
 _LOCK_NOT_AVAILABLE: Final = "55P03"  # PostgreSQL's SQLSTATE for a NOWAIT lock refused
 
 

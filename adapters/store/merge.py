@@ -8,9 +8,10 @@ here. Replaced versions are copied to ``record_versions`` before the update, so
 no version is ever lost.
 
 Cost: ``apply`` runs only the statements that have rows to write (a push of new rows is one
-``INSERT ... SELECT``, an all-unchanged push writes nothing), and writes in ``crime_ref``
-order, so the primary key grows at its right edge instead of splitting pages all over
-(index upkeep, not the row data, is what bounds a large push). On PostgreSQL the stage is
+``INSERT ... SELECT``, an all-unchanged push writes nothing), and on PostgreSQL writes in
+``crime_ref`` order, so the primary key grows page by page instead of splitting pages all
+over (index upkeep, not the row data, is what bounds a large push). ``classify`` joins
+nothing when the force holds no records. On PostgreSQL the stage is
 joined to ``records`` by primary-key probes and then by ctid (see ``_PG_CLASSIFY_SQL``), so
 a batch costs the same whatever the size of the force and whatever statistics the planner
 has (``records`` has none while a first load is still in its transaction).
@@ -70,6 +71,8 @@ _SQLITE_CLASSIFY_SQL: Final = f"""
     WHERE r.force_code = :force AND r.crime_ref = s.crime_ref
 """
 
+_HOLDS_RECORDS_SQL: Final = "SELECT 1 FROM records WHERE force_code = :force LIMIT 1"
+
 _FIELDS_SQL: Final = ", ".join(_DATA_FIELDS)
 _R_FIELDS_SQL: Final = ", ".join(f"r.{c}" for c in _DATA_FIELDS)
 _S_FIELDS_SQL: Final = ", ".join(f"s.{c}" for c in _DATA_FIELDS)
@@ -100,11 +103,15 @@ def _update_sql(dialect: str) -> str:
 """
 
 
-_INSERT_SQL: Final = f"""
+def _insert_sql(dialect: str) -> str:
+    # PostgreSQL's primary key then grows in order; SQLite is faster unsorted (its sort of
+    # the stage costs more than it saves).
+    order = "ORDER BY s.crime_ref" if dialect == "postgresql" else ""
+    return f"""
     INSERT INTO records (force_code, crime_ref, {_FIELDS_SQL}, version, submission_id, valid_from)
     SELECT :force, s.crime_ref, {_S_FIELDS_SQL}, 1, :submission, :now
     FROM {STAGE} AS s WHERE s.action IS NULL AND s.direct IS NULL
-    ORDER BY s.crime_ref
+    {order}
 """
 
 
@@ -143,8 +150,16 @@ _STALE_ROWS_KEPT: Final = 1000
 
 
 def classify(conn: Connection, force: str) -> MergeCounts:
-    """Set every staged row's ``action``; the counts are those ``apply`` will then write."""
+    """Set every staged row's ``action``; the counts are those ``apply`` will then write.
+
+    Call it with the force locked. A force that holds no records has nothing to compare
+    with: every row stays NULL (new), and nothing is joined.
+    """
+    held = conn.execute(text(_HOLDS_RECORDS_SQL), {"force": force}).first() is not None
+    if not held:
+        return counts(conn)
     if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS temp.{STAGE}_ref ON {STAGE} (crime_ref)")
         conn.execute(text(_SQLITE_CLASSIFY_SQL), {"force": force})
         return counts(conn)
     with _roomy(conn):
@@ -170,7 +185,7 @@ def apply(
     if classified is None or classified.updated:
         steps += [_keep_versions_sql(dialect), _update_sql(dialect)]
     if classified is None or classified.inserted:
-        steps.append(_INSERT_SQL)
+        steps.append(_insert_sql(dialect))
     with _roomy(conn):
         for sql in steps:
             statement = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))

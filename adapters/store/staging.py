@@ -81,17 +81,31 @@ class _PostgresStage:
         self._cursor.close()
 
 
-def _sqlite_value(value: object) -> object:
-    if isinstance(value, dt.datetime):
+# Positions in a staged row (the row number first) of the values SQLite stores as text.
+_DATE_COLUMNS: Final = tuple(1 + i for i, f in enumerate(FIELDS) if f.kind is Kind.DATE)
+_DATETIME_COLUMNS: Final = tuple(1 + i for i, f in enumerate(FIELDS) if f.kind is Kind.DATETIME)
+
+
+# Text of the dates seen (a file holds a few thousand distinct days): one dict hit each.
+_DAY_TEXT: dict[dt.date, str] = {}
+_SECOND_TEXT: dict[int, str] = {}  # second of the day -> " HH:MM:SS.000000"
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    """``sqlite_datetime_text``, faster for the whole-second UTC values records mostly hold."""
+    if value.microsecond or value.tzinfo is not dt.UTC:
         return sqlite_datetime_text(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-_DATETIME_POSITIONS: Final = tuple(
-    i for i, f in enumerate(FIELDS) if f.kind in (Kind.DATE, Kind.DATETIME)
-)
+    day = value.date()
+    date_text = _DAY_TEXT.get(day)
+    if date_text is None:
+        date_text = _DAY_TEXT[day] = day.isoformat()
+    second = value.hour * 3600 + value.minute * 60 + value.second
+    time_text = _SECOND_TEXT.get(second)
+    if time_text is None:
+        time_text = _SECOND_TEXT[second] = (
+            f" {value.hour:02d}:{value.minute:02d}:{value.second:02d}.000000"
+        )
+    return date_text + time_text
 
 
 class _SqliteStage:
@@ -100,15 +114,23 @@ class _SqliteStage:
         marks = ", ".join("?" * (len(FIELD_NAMES) + 1))
         names = ", ".join(("row_number", *FIELD_NAMES))
         self._sql = f"INSERT INTO temp.{STAGE} ({names}) VALUES ({marks})"
-        self._batch: list[tuple[object, ...]] = []
+        self._batch: list[list[object]] = []
 
     def write(self, row_number: int, record: Record) -> None:
-        row: list[object] = [row_number, *record]
-        for i in _DATETIME_POSITIONS:
-            value = row[i + 1]
+        row: list[Any] = [row_number, *record]
+        days = _DAY_TEXT
+        for i in _DATE_COLUMNS:
+            value = row[i]
             if value is not None:
-                row[i + 1] = _sqlite_value(value)
-        self._batch.append(tuple(row))
+                text = days.get(value)
+                if text is None:
+                    text = days[value] = value.isoformat()
+                row[i] = text
+        for i in _DATETIME_COLUMNS:
+            value = row[i]
+            if value is not None:
+                row[i] = _datetime_text(value)
+        self._batch.append(row)
         if len(self._batch) >= _BATCH:
             self._flush()
 

@@ -52,5 +52,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def sqlite_datetime_text(value: dt.datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores, for raw inserts on the hot path."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """The text SQLAlchemy's SQLite DateTime stores, for raw inserts on the hot path.
+
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (``isoformat`` is some five times faster than the
+    equivalent ``strftime``; the year always has four digits, so the offset is cut at 26).
+    """
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ", "microseconds")[:26]
