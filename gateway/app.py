@@ -234,7 +234,12 @@ def _build_auth(services: Services) -> AuthComponents:
 def _build_indicators(services: Services) -> IndicatorService:
     settings = services.settings
     return IndicatorService(
-        build_sources(services.engine, services.forces, remote_factory(services)),
+        build_sources(
+            services.engine,
+            services.forces,
+            remote_factory(services),
+            local_timeout=settings.local_source_timeout_seconds,
+        ),
         FanOut(timeout=settings.source_timeout_seconds),
         k=settings.disclosure_k,
         custom_groups=services.forces.groups,

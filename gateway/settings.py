@@ -53,7 +53,10 @@ class Settings:
         "audit",
         "foi-request",
     )
+    # Per-source deadline of a fan-out: force nodes across the network...
     source_timeout_seconds: float = 2.0
+    # ...and this deployment's own stores (a cold first read of a large store takes seconds).
+    local_source_timeout_seconds: float = 30.0
     # Set on a force node (``soteria node --force CODE``): the one force it holds.
     node_force: str | None = None
     audit_checkpoint_every: int = 1000

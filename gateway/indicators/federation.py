@@ -109,10 +109,12 @@ class FanOut:
         self,
         calls: Mapping[str, Callable[[], T]],
         members: Mapping[str, Sequence[str]] | None = None,
+        timeouts: Mapping[str, float] | None = None,
     ) -> dict[str, T | Failure]:
         """Each source's result, or why it has none; never raises for a source's fault.
 
-        ``members`` names the forces each source answers for (span attributes, metrics).
+        ``members`` names the forces each source answers for (span attributes, metrics);
+        ``timeouts`` overrides the fan-out's timeout for the sources it names.
         """
         results: dict[str, T | Failure] = {}
         pending: list[_Call[T]] = []
@@ -124,9 +126,11 @@ class FanOut:
                 continue
             call.future = self._pool.submit(self._attempt, call)
             pending.append(call)
-        deadline = time.monotonic() + self.timeout
+        started = time.monotonic()
+        limits = timeouts or {}
         for call in pending:
             assert call.future is not None
+            deadline = started + limits.get(call.name, self.timeout)
             remaining = max(deadline - time.monotonic(), 0.0)
             outcome: T | Failure
             try:

@@ -239,7 +239,7 @@ class IndicatorService:
             name: functools.partial(self.sources.sources[name].quality_many, members, periods)
             for name, members in grouped.items()
         }
-        results = self.fanout.run(calls, grouped)
+        results = self.fanout.run(calls, grouped, self.sources.timeouts)
         found: dict[str, DataQuality] = {}
         for result in results.values():
             if not isinstance(result, Failure):
@@ -256,7 +256,7 @@ class IndicatorService:
         }
         answers: list[SourceAnswer] = []
         failures: list[SourceFailure] = []
-        for name, result in self.fanout.run(calls, grouped).items():
+        for name, result in self.fanout.run(calls, grouped, self.sources.timeouts).items():
             if isinstance(result, Failure):
                 failures.extend(SourceFailure(f, result.reason) for f in grouped[name])
             else:

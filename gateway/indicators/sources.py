@@ -158,6 +158,8 @@ class SourceRegistry:
     by_force: dict[str, str] = field(default_factory=dict)  # force -> source name
     kinds: dict[str, str] = field(default_factory=dict)  # force -> local | remote
     engines: list[Engine] = field(default_factory=list)  # owned here, disposed on close
+    # source name -> its own timeout, where it differs from the fan-out's (local stores)
+    timeouts: dict[str, float] = field(default_factory=dict)
 
     def group(self, forces: Sequence[str]) -> dict[str, list[str]]:
         grouped: dict[str, list[str]] = {}
@@ -171,10 +173,23 @@ class SourceRegistry:
 
 
 def build_sources(
-    engine: Engine, forces: ForcesConfig, remote_factory: RemoteFactory | None = None
+    engine: Engine,
+    forces: ForcesConfig,
+    remote_factory: RemoteFactory | None = None,
+    *,
+    local_timeout: float | None = None,
 ) -> SourceRegistry:
+    """The sources serving every force.
+
+    ``local_timeout`` is the deadline of the local stores, when it differs from the
+    fan-out's (which is meant for force nodes across a network): a store that has just
+    started reads its rollups once, in seconds on a large store, and must not be
+    reported missing, nor have its circuit opened, for that first cold read.
+    """
     registry = SourceRegistry()
     registry.sources["local"] = CachedLocalSource(engine)
+    if local_timeout is not None:
+        registry.timeouts["local"] = local_timeout
     for force in codelists.forces():
         config = forces.get(force.code)
         if config.source == "remote":
@@ -189,6 +204,8 @@ def build_sources(
             registry.engines.append(own)
             name = f"local:{force.code}"
             registry.sources[name] = CachedLocalSource(own)
+            if local_timeout is not None:
+                registry.timeouts[name] = local_timeout
             registry.by_force[force.code] = name
             registry.kinds[force.code] = "local"
         else:
