@@ -42,7 +42,7 @@ from gateway.auth_setup import auth_settings, load_kek
 from gateway.forces_config import ForcesConfigError, load_forces_config
 from gateway.graphql import ErrorCode, Limits, graphql_routes
 from gateway.graphql.records import OperationRecord
-from gateway.graphql_context import GatewayContext
+from gateway.graphql_context import GatewayContext, PurposeRequiredError
 from gateway.indicators.federation import FanOut
 from gateway.indicators.service import IndicatorService, TableQueryError
 from gateway.indicators.sources import CachedLocalSource, RemoteFactory, build_sources
@@ -154,6 +154,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
         limits=Limits(max_page_size=100, list_sizes={"IndicatorTable.cells": 817}),
         on_operation=lambda record: _audit_operation(built, record),
         expected_errors={
+            # first: a missing purpose is also a bad argument, but refuses the whole request
+            PurposeRequiredError: ErrorCode.PURPOSE_REQUIRED,
             BadArgumentError: ErrorCode.BAD_REQUEST,
             PeriodError: ErrorCode.BAD_REQUEST,
             CatalogueError: ErrorCode.BAD_REQUEST,

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import anyio.to_thread
@@ -41,6 +42,7 @@ from auth.responses import problem_response
 from gateway.graphql import graphiql
 from gateway.graphql.documents import DocumentCache
 from gateway.graphql.errors import (
+    REFUSAL_CODES,
     ErrorCode,
     ExpectedErrors,
     MalformedRequestError,
@@ -115,7 +117,7 @@ class GraphQLEndpoint:
         self, request: Request, params: GraphQLParams, media: MediaType, started: float
     ) -> Response:
         try:
-            reply = self.executor.run(request, params, media)
+            reply = _refusal_or(self.executor.run(request, params, media))
             response = _render(reply, media)
         except OperationalError:
             reply = _unavailable(request_id_of(request))
@@ -188,6 +190,16 @@ def graphql_routes(
         expected_errors=expected_errors,
     )
     return endpoint.routes()
+
+
+def _refusal_or(reply: Reply) -> Reply:
+    """A request refused as a whole (no declared purpose for data that needs one) is a 400
+    with only the refusal: no field's data leaves, whatever else the document asked for."""
+    errors = reply.body.get("errors") or ()
+    refusals = [e for e in errors if e.get("extensions", {}).get("code") in REFUSAL_CODES]
+    if not refusals:
+        return reply
+    return replace(reply, status=400, body={"errors": refusals})
 
 
 def _unavailable(request_id: str) -> Reply:

@@ -53,10 +53,13 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "BAD_REQUEST"
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    PURPOSE_REQUIRED = "PURPOSE_REQUIRED"
     INTERNAL = "INTERNAL"
 
 
 DENIAL_CODES: Final = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN})
+#: Errors that refuse the whole request: a 400 carrying only them, and no data at all.
+REFUSAL_CODES: Final = frozenset({ErrorCode.PURPOSE_REQUIRED})
 
 #: Foreign exception types shown to clients with a code: the first ``isinstance`` match wins.
 ExpectedErrors = Mapping[type[Exception], ErrorCode]

@@ -128,7 +128,7 @@ def test_a_request_mix_leaves_exactly_one_event_per_request(api: Api, engine: En
         Step("graphql bad argument", lambda: graphql("analyst", {"from": "May"}, **PURPOSE),
              200, "graphql:query", "error", "bad_request"),
         Step("graphql missing purpose", lambda: graphql("analyst", {"from": "2024-05-01"}),
-             200, "indicators:query", "error", "purpose_missing"),
+             400, "indicators:query", "error", "purpose_missing"),
         Step("csv export",
              lambda: http.get("/v1/indicators.csv", params=CSV_QUERY,
                               headers=bearer("analyst", **PURPOSE)),

@@ -74,7 +74,9 @@ def test_a_read_without_a_purpose_is_recorded_with_the_reason(api: Api, engine: 
     response = api.http.post(
         "/graphql", json={"query": TABLE}, headers={**analyst.headers, "Accept": "application/json"}
     )
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.status_code == 400
+    assert response.json() == {"errors": [response.json()["errors"][0]]}  # no data at all
+    assert response.json()["errors"][0]["extensions"]["code"] == "PURPOSE_REQUIRED"
 
     [event] = _events(engine, "indicators:query")
     assert (event.outcome, event.reason, event.rows_returned, event.forces) == (

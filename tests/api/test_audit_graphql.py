@@ -97,8 +97,8 @@ def test_every_read_of_the_trail_is_itself_audited(api: Api, engine: Engine) -> 
     ("scopes", "force", "purpose", "variables", "code", "reason"),
     [
         ("indicators:read", None, "audit", {}, "FORBIDDEN", "insufficient_scope"),
-        ("audit:read", None, None, {}, "BAD_REQUEST", "purpose_missing"),
-        ("audit:read", None, "curiosity", {}, "BAD_REQUEST", "purpose_unknown_purpose"),
+        ("audit:read", None, None, {}, "PURPOSE_REQUIRED", "purpose_missing"),
+        ("audit:read", None, "curiosity", {}, "PURPOSE_REQUIRED", "purpose_unknown_purpose"),
         ("audit:read submissions:read", "kent", "audit", {}, "FORBIDDEN", "wrong_force"),
         ("audit:read", "kent", "audit", {"force": "essex"}, "FORBIDDEN", "wrong_force"),
         ("audit:read", None, "audit", {"after": "x"}, "BAD_REQUEST", "bad_request"),
