@@ -6,9 +6,10 @@ the section between the markers is generated, the rest of the page is written by
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Final
+
+from benchmarks import results_file
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 RESULTS: Final = ROOT / "benchmarks" / "results" / "reliability.json"
@@ -18,15 +19,11 @@ END: Final = "<!-- figures:end -->"
 
 
 def load_results() -> dict[str, Any]:
-    if RESULTS.exists():
-        loaded: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8"))
-        return loaded
-    return {"parts": {}}
+    return results_file.load(RESULTS)
 
 
 def save_results(results: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    results_file.save(RESULTS, results)
 
 
 def _yes(flag: bool) -> str:
@@ -180,8 +177,4 @@ def render(results: dict[str, Any]) -> str:
 
 
 def update_doc(results: dict[str, Any]) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        raise RuntimeError(f"{DOC} has lost its figure markers")
-    DOC.write_text(text[:start] + render(results) + text[end + len(END) :], encoding="utf-8")
+    results_file.replace_section(DOC, START, END, render(results))
