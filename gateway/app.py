@@ -132,7 +132,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     """
     built = services or Services(
         settings=settings,
-        engine=make_engine(settings.database_url),
+        engine=make_engine(settings.database_url, pool_size=settings.database_pool_size),
         forces=load_forces_config(settings.forces_config),
     )
     if not built.ingest_hooks:

@@ -31,6 +31,11 @@ def _parse_bool(name: str, raw: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL connections each process keeps open; as many again open in a burst and
+    # close after it. Requests run in up to 40 worker threads, each holding one connection
+    # at a time: a pool smaller than the concurrency opens and closes a connection for
+    # most requests under load (a new PostgreSQL backend each time).
+    database_pool_size: int = 20
     # Where the key-encryption key and other local secrets of the embedded default live.
     var_dir: Path = Path("var")
     # The public base URL: the token issuer and the audience derive from it.
@@ -92,6 +97,8 @@ class Settings:
     def check(self) -> None:
         if self.disclosure_k < 2:
             raise SettingsError("SOTERIA_DISCLOSURE_K must be at least 2.")
+        if not 1 <= self.database_pool_size <= 200:
+            raise SettingsError("SOTERIA_DATABASE_POOL_SIZE must be between 1 and 200.")
         if self.max_body_bytes < 1024:
             raise SettingsError("SOTERIA_MAX_BODY_BYTES must be at least 1024.")
 

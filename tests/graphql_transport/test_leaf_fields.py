@@ -1,0 +1,176 @@
+"""``LeafFieldsExecutionContext`` answers exactly as graphql-core's own execution context.
+
+Generated items hold good values, nulls, exceptions and values a scalar cannot serialise,
+as objects and as dicts; generated documents select plain fields, aliases, fragments,
+``@skip``/``@include``, ``__typename``, fields with resolvers of their own and nested
+objects. Data and errors (messages, paths, null propagation) must be identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from types import SimpleNamespace
+from typing import Any
+
+import graphene
+from graphql import ExecutionContext, execute_sync, parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.graphql.leaf_fields import LeafFieldsExecutionContext
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+GColour = graphene.Enum.from_enum(Colour)
+
+
+class Inner(graphene.ObjectType):
+    label = graphene.String(required=True)
+    start = graphene.Date()
+
+
+class Item(graphene.ObjectType):
+    name = graphene.String(required=True)
+    count = graphene.Int()
+    ratio = graphene.Float()
+    flag = graphene.Boolean(required=True)
+    colour = graphene.Field(GColour)
+    day = graphene.Date()
+    inner = graphene.Field(Inner)
+    shout = graphene.String()
+    scaled = graphene.Int(factor=graphene.Int(default_value=2))
+
+    @staticmethod
+    def resolve_shout(parent: Any, info: Any) -> str | None:
+        name = parent["name"] if isinstance(parent, dict) else parent.name
+        return None if name is None else str(name).upper()
+
+    @staticmethod
+    def resolve_scaled(parent: Any, info: Any, factor: int) -> int | None:
+        count = parent["count"] if isinstance(parent, dict) else parent.count
+        return None if not isinstance(count, int) else count * factor
+
+
+class Query(graphene.ObjectType):
+    items = graphene.List(graphene.NonNull(Item))
+    loose = graphene.List(Item)
+
+    @staticmethod
+    def resolve_items(root: Any, info: Any) -> Any:
+        return info.context["items"]
+
+    @staticmethod
+    def resolve_loose(root: Any, info: Any) -> Any:
+        return info.context["items"]
+
+
+SCHEMA = graphene.Schema(query=Query).graphql_schema
+
+_values = {
+    "name": st.one_of(st.text(max_size=5), st.none(), st.integers(), st.just(ValueError("no"))),
+    "count": st.one_of(st.integers(-(2**33), 2**33), st.none(), st.text(max_size=3), st.floats()),
+    "ratio": st.one_of(st.floats(), st.none(), st.integers(), st.text(max_size=3)),
+    "flag": st.one_of(st.booleans(), st.none(), st.integers(0, 2)),
+    "colour": st.one_of(st.sampled_from(Colour), st.none(), st.just("green"), st.just("RED")),
+    "day": st.one_of(
+        st.dates(), st.none(), st.just("2024-01-01"), st.just(dt.datetime(2024, 1, 1))
+    ),
+}
+
+
+@st.composite
+def items(draw: st.DrawFn) -> Any:
+    values = {name: draw(strategy) for name, strategy in _values.items()}
+    inner = draw(
+        st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {"label": st.one_of(st.text(max_size=3), st.none()), "start": st.dates()}
+            ),
+        )
+    )
+    values["inner"] = inner if inner is None else SimpleNamespace(**inner)
+    return values if draw(st.booleans()) else SimpleNamespace(**values)
+
+
+SELECTIONS = [
+    "name",
+    "count",
+    "ratio",
+    "flag",
+    "colour",
+    "day",
+    "n2: name",
+    "__typename",
+    "shout",
+    "scaled",
+    "scaled(factor: 3)",
+    "inner { label start __typename }",
+    "inner { l: label }",
+    "count @skip(if: true)",
+    "ratio @include(if: $on)",
+    "...F",
+    "... on Item { flag day }",
+]
+
+
+def _document(picked: list[str], root: str) -> str:
+    return (
+        f"query Q($on: Boolean = true) {{ {root} {{ {' '.join(picked)} }} }}\n"
+        "fragment F on Item { name colour }"
+    )
+
+
+def _run(document: str, context: dict[str, Any], cls: type[ExecutionContext]) -> Any:
+    result = execute_sync(
+        SCHEMA, parse(document), context_value=context, execution_context_class=cls
+    )
+    errors = [(e.message, e.path) for e in result.errors or ()]
+    return result.data, sorted(errors, key=repr)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(items(), max_size=6),
+    picked=st.lists(st.sampled_from(SELECTIONS), min_size=1, max_size=8),
+    root=st.sampled_from(["items", "loose"]),
+)
+def test_the_same_data_and_errors_as_graphql_core(
+    values: list[Any], picked: list[str], root: str
+) -> None:
+    document = _document(picked, root)
+    context = {"items": values}
+    assert _run(document, context, LeafFieldsExecutionContext) == _run(
+        document, context, ExecutionContext
+    )
+
+
+def test_plain_fields_skip_the_per_field_machinery() -> None:
+    """The fast path is taken: a plain field's value is not built through execute_field."""
+    calls: list[str] = []
+
+    class Counting(LeafFieldsExecutionContext):
+        def execute_field(self, parent_type: Any, source: Any, field_nodes: Any, path: Any) -> Any:
+            calls.append(field_nodes[0].name.value)
+            return super().execute_field(parent_type, source, field_nodes, path)
+
+    item = SimpleNamespace(name="a", count=1, ratio=0.5, flag=True, colour=Colour.RED, day=None)
+    result = execute_sync(
+        SCHEMA,
+        parse("{ items { name count ratio flag colour shout } }"),
+        context_value={"items": [item, item]},
+        execution_context_class=Counting,
+    )
+    assert result.errors is None
+    assert result.data == {
+        "items": [
+            {"name": "a", "count": 1, "ratio": 0.5, "flag": True, "colour": "RED", "shout": "A"}
+        ]
+        * 2
+    }
+    assert calls == ["items", "shout", "shout"]
