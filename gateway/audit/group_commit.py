@@ -5,10 +5,11 @@ for the WAL flush; so one event per transaction caps a deployment at about one e
 flush (measured by ``make reliability``: the head lock was where nearly every busy
 database session waited). Here the threads of one process that append at the same moment
 share a transaction: the first becomes the *leader*, takes every event queued so far (its
-own included, at most ``MAX_BATCH``), appends them in arrival order in one transaction and
-commits once; the others wait for that commit. Then leadership passes to the first thread
-still queued, so a leader writes one batch and no request waits for more than the batch
-in progress and its own.
+own included, at most ``MAX_BATCH``), appends them in arrival order in one transaction (on
+PostgreSQL in one pipelined round trip: ``gateway.audit.pipelined``) and commits once;
+the others wait for that commit. Then leadership passes to the first thread still queued,
+so a leader writes one batch and no request waits for more than the batch in progress
+and its own.
 
 What callers see is unchanged: ``append`` returns only once the event is committed, with
 its own ``StoredEvent``, or raises. If a batch fails, each of its events is tried again in a
@@ -19,7 +20,7 @@ own request; when the database is down, every one fails, as it would have alone.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -29,7 +30,7 @@ from gateway.audit.events import AuditEvent, StoredEvent
 
 MAX_BATCH: Final = 256
 
-Append = Callable[[Connection, AuditEvent], StoredEvent]
+AppendMany = Callable[[Connection, Sequence[AuditEvent]], list[StoredEvent]]
 
 
 @dataclass
@@ -50,8 +51,8 @@ class _Pending:
 class GroupCommit:
     """The queue of one engine (a transaction never spans two engines)."""
 
-    def __init__(self, append: Append) -> None:
-        self._append = append
+    def __init__(self, append_many: AppendMany) -> None:
+        self._append_many = append_many
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._leading = False
@@ -88,7 +89,7 @@ class GroupCommit:
     def _write(self, engine: Engine, batch: list[_Pending]) -> None:
         try:
             with engine.begin() as conn:
-                stored = [self._append(conn, pending.event) for pending in batch]
+                stored = self._append_many(conn, [pending.event for pending in batch])
         except Exception as exc:  # noqa: BLE001 - handed to the callers, who raise it
             if len(batch) > 1:
                 for pending in batch:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, event, select, text
 
 from gateway.audit import AuditTrail, PublicKey, StoredEvent, verify
-from gateway.audit.models import EVENTS
+from gateway.audit.models import CHECKPOINTS, EVENTS
 from tests.audit.audit_testkit import sample_event
 
 WRITERS = 12
@@ -63,3 +63,37 @@ def test_events_queued_behind_a_commit_are_written_together(
         assert conn.scalar(select(EVENTS.c.seq).order_by(EVENTS.c.seq.desc()).limit(1)) == WRITERS
     report = verify(engine, public_keys)
     assert report.ok, report.breaks
+
+
+def test_a_batch_appends_the_chain_that_single_appends_would(
+    engine: Engine, trail: AuditTrail, public_keys: dict[str, PublicKey]
+) -> None:
+    """``append_many`` (pipelined on PostgreSQL): the same seqs, links and checkpoints
+    (every 5 here, so two fall inside the batch) as ``append`` one at a time."""
+    with engine.begin() as conn:
+        single = [trail.append(conn, sample_event(i)) for i in range(3)]
+    with engine.begin() as conn:
+        batch = trail.append_many(conn, [sample_event(i) for i in range(3, 15)])
+    with engine.begin() as conn:
+        single += [trail.append(conn, sample_event(15))]
+    stored = single[:3] + batch + single[3:]
+
+    assert [e.seq for e in stored] == list(range(1, 17))
+    with engine.connect() as conn:
+        rows = conn.execute(select(EVENTS).order_by(EVENTS.c.seq)).mappings().all()
+        checkpoints = conn.execute(
+            select(CHECKPOINTS.c.seq, CHECKPOINTS.c.head_hash).order_by(CHECKPOINTS.c.seq)
+        ).all()
+        head = conn.execute(text("SELECT seq, head_hash FROM audit_chain_head")).one()
+    assert [r["event_hash"] for r in rows] == [e.event_hash for e in stored]
+    assert [r["prev_hash"] for r in rows[1:]] == [e.event_hash for e in stored[:-1]]
+    assert [r["action"] for r in rows] == [e.action for e in stored]
+    assert [(seq, h) for seq, h in checkpoints] == [
+        (5, stored[4].event_hash),
+        (10, stored[9].event_hash),
+        (15, stored[14].event_hash),
+    ]
+    assert tuple(head) == (16, stored[-1].event_hash)
+    report = verify(engine, public_keys)
+    assert report.ok, report.breaks
+
