@@ -12,10 +12,12 @@ beyond its output tuple.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import CodeType
 from typing import Final, NamedTuple
 
 from schema import codelists
@@ -537,8 +539,15 @@ def _compile_validator(
         namespace[f"known_{i}"] = field.known
         namespace[f"match_{i}"] = field.pattern
         namespace[f"default_{i}"] = default
-    exec(compile("\n".join(lines), "<record-validator>", "exec"), namespace)  # noqa: S102
+    exec(_compiled("\n".join(lines)), namespace)  # noqa: S102
     return namespace["validate"]  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> CodeType:
+    """The validator's code object: compiling is most of building a validator, and every
+    submission builds one (the source differs only by the file's column order)."""
+    return compile(source, "<record-validator>", "exec")
 
 
 class RecordValidator:

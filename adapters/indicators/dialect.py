@@ -52,8 +52,15 @@ class SqlDialect:
         return "OFFSET 0" if self.postgresql else "LIMIT -1"
 
 
+_ROOMY: Final = (
+    "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true), "
+    "set_config('enable_sort', 'off', true)"
+)
+
+
 @contextmanager
-def roomy_planner(conn: Connection) -> Iterator[None]:
+def roomy_planner(conn: Connection, *, restore: bool = True) -> Iterator[None]:
     """On PostgreSQL: hash aggregates in memory, no JIT, no parallel workers.
 
     The ledger groups a few hundred thousand rows into a few thousand keys. With the default
@@ -66,20 +73,21 @@ def roomy_planner(conn: Connection) -> Iterator[None]:
     aggregate by sorting partial groups and merging them, which measured slower than one
     process hashing (a 300,000-row repeat-suspect grouping: 2.0 s against 1.2 s on two
     cores). The settings are transaction-local and put back afterwards; if the block fails,
-    the rollback does it.
+    the rollback does it. ``restore=False`` is for a transaction that ends with the block
+    (a read snapshot): its end puts them back, and two of the three round trips are saved.
     """
     if conn.dialect.name != "postgresql":
+        yield
+        return
+    if not restore:
+        conn.exec_driver_sql(_ROOMY)
         yield
         return
     saved = conn.exec_driver_sql(
         "SELECT current_setting('work_mem'), current_setting('jit'), "
         "current_setting('max_parallel_workers_per_gather'), current_setting('enable_sort')"
     ).one()
-    conn.exec_driver_sql(
-        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
-        "set_config('max_parallel_workers_per_gather', '0', true), "
-        "set_config('enable_sort', 'off', true)"
-    )
+    conn.exec_driver_sql(_ROOMY)
     yield
     conn.execute(
         text(

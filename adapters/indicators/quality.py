@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from adapters.indicators.ledger import active
 from adapters.indicators.models import OPTIONAL_FIELDS, indicator_quality
@@ -107,29 +107,34 @@ def add_net_counts(conn: Connection, force: str) -> None:
     _upsert(conn, force, source, values)
 
 
+def _first_or_last(edge: Any) -> Any:
+    return (
+        select(edge(records.c.recorded_date))
+        .where(records.c.force_code == ForceRow.code)
+        .scalar_subquery()
+    )
+
+
+# Built once: a table is refreshed after every submission, and building and keying a
+# statement costs more than running these two.
+_COUNTS_OF: Final = select(indicator_quality).where(
+    indicator_quality.c.force_code.in_(bindparam("forces", expanding=True))
+)
+_SPANS_OF: Final = select(
+    ForceRow.code,
+    ForceRow.last_submission_at,
+    _first_or_last(func.min),
+    _first_or_last(func.max),
+).where(ForceRow.code.in_(bindparam("forces", expanding=True)))
+
+
 def read_quality(
     conn: Connection, forces: Sequence[str], periods: Sequence[Period]
 ) -> dict[str, DataQuality]:
     """Quality of each force: one small query over the counts, two index probes per force."""
-    counts = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            select(indicator_quality).where(indicator_quality.c.force_code.in_(forces))
-        ).tuples()
-    }
-
-    def bound(edge: Any) -> Any:
-        return (
-            select(edge(records.c.recorded_date))
-            .where(records.c.force_code == ForceRow.code)
-            .scalar_subquery()
-        )
-
-    spans = conn.execute(
-        select(ForceRow.code, ForceRow.last_submission_at, bound(func.min), bound(func.max)).where(
-            ForceRow.code.in_(forces)
-        )
-    ).tuples()
+    wanted = {"forces": list(forces)}
+    counts = {row[0]: row[1:] for row in conn.execute(_COUNTS_OF, wanted).tuples()}
+    spans = conn.execute(_SPANS_OF, wanted).tuples()
     return {span[0]: _quality(span, counts.get(span[0]), periods) for span in spans}
 
 

