@@ -52,10 +52,10 @@ from gateway.graphql.errors import (
     reported_error,
     request_error,
 )
-from gateway.graphql.leaf_fields import LeafFieldsExecutionContext
 from gateway.graphql.limits import Limits
 from gateway.graphql.media import MediaType
 from gateway.graphql.params import GraphQLParams
+from gateway.graphql.plain_fields import PlainFieldsExecutionContext
 
 tracer = trace.get_tracer(__name__)
 
@@ -147,7 +147,7 @@ class Executor:
                 context_value=context,
                 variable_values=params.variables,
                 operation_name=params.operation_name,
-                execution_context_class=LeafFieldsExecutionContext,
+                execution_context_class=PlainFieldsExecutionContext,
             )
             span.set_attribute("soteria.error_count", len(result.errors or ()))
         reported = _reported(context)

@@ -1,4 +1,4 @@
-"""``LeafFieldsExecutionContext`` answers exactly as graphql-core's own execution context.
+"""``PlainFieldsExecutionContext`` answers exactly as graphql-core's own execution context.
 
 Generated items hold good values, nulls, exceptions and values a scalar cannot serialise,
 as objects and as dicts; generated documents select plain fields, aliases, fragments,
@@ -18,7 +18,7 @@ from graphql import ExecutionContext, execute_sync, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.graphql.leaf_fields import LeafFieldsExecutionContext
+from gateway.graphql.plain_fields import PlainFieldsExecutionContext
 
 
 class Colour(enum.Enum):
@@ -42,6 +42,9 @@ class Item(graphene.ObjectType):
     colour = graphene.Field(GColour)
     day = graphene.Date()
     inner = graphene.Field(Inner)
+    must = graphene.Field(Inner, required=True)
+    parts = graphene.List(graphene.NonNull(Inner))
+    maybe_parts = graphene.List(Inner)
     shout = graphene.String()
     scaled = graphene.Int(factor=graphene.Int(default_value=2))
 
@@ -83,6 +86,39 @@ _values = {
 }
 
 
+class Reiterable:
+    """An iterable that is not a list or tuple (and can be read by both runs)."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __repr__(self) -> str:
+        return f"Reiterable({self.items!r})"
+
+
+inners = st.one_of(
+    st.none(),
+    st.just(ValueError("broken")),
+    st.builds(
+        SimpleNamespace,
+        label=st.one_of(st.text(max_size=3), st.none(), st.just(ValueError("bad label"))),
+        start=st.one_of(st.dates(), st.none(), st.just("x")),
+    ),
+    st.fixed_dictionaries({"label": st.text(max_size=3), "start": st.dates()}),
+)
+parts = st.one_of(
+    st.none(),
+    st.lists(inners, max_size=4),
+    st.lists(inners, max_size=3).map(tuple),
+    st.lists(inners, max_size=3).map(Reiterable),
+    st.just(ValueError("no parts")),
+    st.just(7),
+)
+
+
 @st.composite
 def items(draw: st.DrawFn) -> Any:
     values = {name: draw(strategy) for name, strategy in _values.items()}
@@ -95,6 +131,9 @@ def items(draw: st.DrawFn) -> Any:
         )
     )
     values["inner"] = inner if inner is None else SimpleNamespace(**inner)
+    values["must"] = draw(inners)
+    values["parts"] = draw(parts)
+    values["maybe_parts"] = draw(parts)
     return values if draw(st.booleans()) else SimpleNamespace(**values)
 
 
@@ -112,6 +151,12 @@ SELECTIONS = [
     "scaled(factor: 3)",
     "inner { label start __typename }",
     "inner { l: label }",
+    "must { label start }",
+    "must { ... on Inner { start } __typename }",
+    "parts { label start }",
+    "parts { start }",
+    "maybe_parts { label }",
+    "maybe_parts { l: label start @skip(if: true) }",
     "count @skip(if: true)",
     "ratio @include(if: $on)",
     "...F",
@@ -145,7 +190,7 @@ def test_the_same_data_and_errors_as_graphql_core(
 ) -> None:
     document = _document(picked, root)
     context = {"items": values}
-    assert _run(document, context, LeafFieldsExecutionContext) == _run(
+    assert _run(document, context, PlainFieldsExecutionContext) == _run(
         document, context, ExecutionContext
     )
 
@@ -154,23 +199,39 @@ def test_plain_fields_skip_the_per_field_machinery() -> None:
     """The fast path is taken: a plain field's value is not built through execute_field."""
     calls: list[str] = []
 
-    class Counting(LeafFieldsExecutionContext):
+    class Counting(PlainFieldsExecutionContext):
         def execute_field(self, parent_type: Any, source: Any, field_nodes: Any, path: Any) -> Any:
             calls.append(field_nodes[0].name.value)
             return super().execute_field(parent_type, source, field_nodes, path)
 
-    item = SimpleNamespace(name="a", count=1, ratio=0.5, flag=True, colour=Colour.RED, day=None)
+    inner = SimpleNamespace(label="q1", start=dt.date(2025, 1, 1))
+    item = SimpleNamespace(
+        name="a",
+        count=1,
+        ratio=0.5,
+        flag=True,
+        colour=Colour.RED,
+        day=None,
+        must=inner,
+        parts=[inner, inner],
+    )
     result = execute_sync(
         SCHEMA,
-        parse("{ items { name count ratio flag colour shout } }"),
+        parse("{ items { name count ratio flag colour shout must { label } parts { start } } }"),
         context_value={"items": [item, item]},
         execution_context_class=Counting,
     )
     assert result.errors is None
-    assert result.data == {
-        "items": [
-            {"name": "a", "count": 1, "ratio": 0.5, "flag": True, "colour": "RED", "shout": "A"}
-        ]
-        * 2
+    expected = {
+        "name": "a",
+        "count": 1,
+        "ratio": 0.5,
+        "flag": True,
+        "colour": "RED",
+        "shout": "A",
+        "must": {"label": "q1"},
+        "parts": [{"start": "2025-01-01"}] * 2,
     }
-    assert calls == ["items", "shout", "shout"]
+    assert result.data == {"items": [expected] * 2}
+    # a list field is resolved the standard way; its items' selections directly
+    assert calls == ["items", "shout", "parts", "shout", "parts"]
