@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
@@ -24,9 +27,40 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    psycopg3 = parsed.get_driver_name() == "psycopg"
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=not psycopg3,  # another driver: a SELECT 1 round trip per checkout
     )
+    if psycopg3:
+        event.listen(engine, "checkout", _refuse_dead_connection)
+    return engine
+
+
+def _refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection whose server has gone is replaced before anyone uses it.
+
+    An idle connection has nothing to read: when its server ends it (a restart, a
+    failover, ``pg_terminate_backend``) the server's last message or the end of the stream
+    makes the socket readable. Checking that is one non-blocking ``select`` instead of
+    SQLAlchemy's ``pool_pre_ping``, a ``SELECT 1`` round trip on every checkout, which cost
+    8% of a busy replica's CPU (two checkouts per GraphQL request). Raising
+    ``DisconnectionError`` here makes the pool discard the connection and check out or
+    open another (SQLAlchemy's documented checkout-event recipe). A server that vanishes
+    without a word (a dead host) is found by the first statement instead, and SQLAlchemy
+    then invalidates the whole pool.
+    """
+    pgconn = dbapi_connection.pgconn
+    try:
+        alive = not dbapi_connection.closed and pgconn.status == 0  # CONNECTION_OK
+        readable = alive and bool(select.select([pgconn.socket], [], [], 0)[0])
+    except (OSError, ValueError, psycopg.Error):
+        alive, readable = False, False
+    if not alive or readable:
+        raise DisconnectionError("the database closed this pooled connection")
 
 
 def _configure_sqlite(engine: Engine) -> None:
