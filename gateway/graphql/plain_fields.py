@@ -53,43 +53,56 @@ from graphql.execution import ExecutionContext
 from graphql.execution.execute import get_field_def
 from graphql.pyutils import AwaitableOrValue, Path, Undefined
 
-_DEFAULT_RESOLVERS = frozenset({dict_or_attr_resolver, attr_resolver, dict_resolver})
-
-Resolve = Callable[..., Any]
-
-
-class _Leaf:
-    __slots__ = ("resolve", "serialize")
-
-    def __init__(self, resolve: Resolve, serialize: Callable[[Any], Any]) -> None:
-        self.resolve, self.serialize = resolve, serialize
+# How graphene's default resolvers read a field: from a dict's key, an attribute, or
+# either by the source's type (``dict_or_attr_resolver``, the one graphene installs).
+_EITHER, _KEY, _ATTRIBUTE = 0, 1, 2
+_READS = {dict_or_attr_resolver: _EITHER, dict_resolver: _KEY, attr_resolver: _ATTRIBUTE}
 
 
-class _Object:
-    __slots__ = ("object_type", "resolve", "return_type")
+class _Read:
+    """What a default resolver reads (done inline here: the resolver is three calls)."""
+
+    __slots__ = ("default", "how", "name")
+
+    def __init__(self, how: int, name: str, default: Any) -> None:
+        self.how, self.name, self.default = how, name, default
+
+
+class _Leaf(_Read):
+    __slots__ = ("serialize",)
+
+    def __init__(self, read: _Read, serialize: Callable[[Any], Any]) -> None:
+        super().__init__(read.how, read.name, read.default)
+        self.serialize = serialize
+
+
+class _Object(_Read):
+    __slots__ = ("object_type", "return_type")
 
     def __init__(
-        self, resolve: Resolve, object_type: GraphQLObjectType, return_type: GraphQLOutputType
+        self, read: _Read, object_type: GraphQLObjectType, return_type: GraphQLOutputType
     ) -> None:
-        self.resolve, self.object_type, self.return_type = resolve, object_type, return_type
+        super().__init__(read.how, read.name, read.default)
+        self.object_type, self.return_type = object_type, return_type
 
 
 # (response key, field nodes, how to complete it directly or None for the standard path)
 _Step = tuple[str, list[FieldNode], _Leaf | _Object | None]
 
 
-def _default_resolve(field: GraphQLField | None) -> Resolve | None:
-    """The field's resolver if it is graphene's default one and takes no arguments."""
+def _default_read(field: GraphQLField | None) -> _Read | None:
+    """What the field reads if graphene's default resolver resolves it, without arguments."""
     if field is None or field.args:
         return None
     resolve = field.resolve
     if (
         isinstance(resolve, partial)
-        and resolve.func in _DEFAULT_RESOLVERS
+        and resolve.func in _READS
         and len(resolve.args) == 2
+        and isinstance(resolve.args[0], str)
         and not resolve.keywords
     ):
-        return resolve
+        return _Read(_READS[resolve.func], resolve.args[0], resolve.args[1])
     return None
 
 
@@ -102,15 +115,15 @@ def _plain_object(item_type: GraphQLOutputType) -> GraphQLObjectType | None:
 
 
 def _step(field: GraphQLField | None) -> _Leaf | _Object | None:
-    resolve = _default_resolve(field)
-    if resolve is None or field is None:
+    read = _default_read(field)
+    if read is None or field is None:
         return None
     named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return _Leaf(resolve, named.serialize)
+        return _Leaf(read, named.serialize)
     object_type = _plain_object(field.type)
     if object_type is not None:
-        return _Object(resolve, object_type, field.type)
+        return _Object(read, object_type, field.type)
     return None
 
 
@@ -148,9 +161,17 @@ class PlainFieldsExecutionContext(ExecutionContext):
     ) -> AwaitableOrValue[dict[str, Any]]:
         results: dict[str, Any] = {}
         awaitable = False
+        is_dict = isinstance(source_value, dict)
         for response_name, field_nodes, step in self._plan(parent_type, fields):
             if step is not None:
-                value = step.resolve(source_value, None)
+                try:
+                    how = step.how
+                    if how == _KEY or (how == _EITHER and is_dict):
+                        value = source_value.get(step.name, step.default)
+                    else:
+                        value = getattr(source_value, step.name, step.default)
+                except Exception:  # noqa: BLE001 - the standard path reports it
+                    value = None
                 if value is not None and not isinstance(value, Exception):
                     if isinstance(step, _Leaf):
                         try:

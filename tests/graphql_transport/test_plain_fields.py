@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import graphene
+from graphene.types.resolver import dict_resolver
 from graphql import ExecutionContext, execute_sync, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,6 +35,15 @@ class Inner(graphene.ObjectType):
     start = graphene.Date()
 
 
+class Keyed(graphene.ObjectType):
+    """Read with graphene's ``dict_resolver``: a source that is not a dict is an error."""
+
+    class Meta:
+        default_resolver = dict_resolver
+
+    key = graphene.String()
+
+
 class Item(graphene.ObjectType):
     name = graphene.String(required=True)
     count = graphene.Int()
@@ -45,6 +55,7 @@ class Item(graphene.ObjectType):
     must = graphene.Field(Inner, required=True)
     parts = graphene.List(graphene.NonNull(Inner))
     maybe_parts = graphene.List(Inner)
+    keyed = graphene.Field(Keyed)
     shout = graphene.String()
     scaled = graphene.Int(factor=graphene.Int(default_value=2))
 
@@ -99,7 +110,18 @@ class Reiterable:
         return f"Reiterable({self.items!r})"
 
 
+class Boom:
+    """An inner whose ``label`` raises when read (a property of the source object)."""
+
+    start = dt.date(2025, 1, 1)
+
+    @property
+    def label(self) -> str:
+        raise RuntimeError("boom")
+
+
 inners = st.one_of(
+    st.just(Boom()),
     st.none(),
     st.just(ValueError("broken")),
     st.builds(
@@ -134,6 +156,9 @@ def items(draw: st.DrawFn) -> Any:
     values["must"] = draw(inners)
     values["parts"] = draw(parts)
     values["maybe_parts"] = draw(parts)
+    values["keyed"] = draw(
+        st.one_of(st.none(), st.just({"key": "k"}), st.just({}), st.just(SimpleNamespace(key="k")))
+    )
     return values if draw(st.booleans()) else SimpleNamespace(**values)
 
 
@@ -156,6 +181,7 @@ SELECTIONS = [
     "parts { label start }",
     "parts { start }",
     "maybe_parts { label }",
+    "keyed { key }",
     "maybe_parts { l: label start @skip(if: true) }",
     "count @skip(if: true)",
     "ratio @include(if: $on)",
