@@ -96,4 +96,3 @@ def test_a_batch_appends_the_chain_that_single_appends_would(
     assert tuple(head) == (16, stored[-1].event_hash)
     report = verify(engine, public_keys)
     assert report.ok, report.breaks
-
