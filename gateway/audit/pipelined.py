@@ -21,12 +21,16 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Connection
 
 from gateway.audit.canonical import hash_fields, join_list
 from gateway.audit.errors import ChainHeadMissingError
 from gateway.audit.events import AuditEvent, StoredEvent, check_time
 from gateway.audit.models import EVENTS
+
+tracer = trace.get_tracer(__name__)
 
 _COLUMNS: Final = tuple(column.name for column in EVENTS.columns)
 _ADVANCE_READ: Final = (
@@ -82,7 +86,20 @@ def append_pipelined(
         if due or index == len(events) - 1:
             # Sent up to a checkpoint boundary; the checkpoint (through SQLAlchemy) signs
             # the head once it is in place.
-            with driver.pipeline():
+            # One client span for the pipeline, as the SQL instrumentation would give each
+            # statement (``gateway.sql_tracing``): parameterised SQL only.
+            with (
+                tracer.start_as_current_span(
+                    "INSERT audit_events",
+                    kind=SpanKind.CLIENT,
+                    attributes={
+                        "db.system": "postgresql",
+                        "db.statement": _INSERT,
+                        "db.operation.batch.size": len(queued),
+                    },
+                ),
+                driver.pipeline(),
+            ):
                 for advance, row in queued:
                     if advance:
                         cursor.execute(_ADVANCE)
