@@ -26,6 +26,7 @@ from adapters.indicators.quality import DataQuality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
 from adapters.indicators.wire import SourceAnswer
 from gateway.indicators.federation import Failure, FanOut
+from gateway.indicators.single_flight import SingleFlight
 from gateway.indicators.sources import SourceRegistry
 from gateway.indicators.table import TotalsCache, build_table, total_specs
 from schema import codelists
@@ -112,6 +113,7 @@ class IndicatorService:
         self.stale_after = stale_after
         self.clock = clock
         self._tables = _TableCache()
+        self._building: SingleFlight[_Built] = SingleFlight()
         self._totals = TotalsCache()
 
     def periods(self, request: TableQuery) -> list[Period]:
@@ -170,7 +172,8 @@ class IndicatorService:
         cacheable = all(versions.get(f) is not None for f in partials)
         built = self._tables.get(key) if cacheable else None
         if built is None:
-            built = self._build(
+            build = functools.partial(
+                self._build,
                 query=query,
                 forces=forces,
                 groups=request.groups,
@@ -182,7 +185,12 @@ class IndicatorService:
                 failures=failures,
             )
             if cacheable:
+                # The key holds every force's version: requests that read the same
+                # versions at the same moment build the table once.
+                built = self._building.run(key, build)
                 self._tables.put(key, built)
+            else:
+                built = build()
         now = self.clock()
         stale = tuple(
             StaleForce(f, quality[f].last_submission_at)

@@ -8,6 +8,7 @@ the fan-out can run one call per source and break circuits per source.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -23,6 +24,7 @@ from adapters.indicators.source import LocalIndicatorSource
 from adapters.indicators.wire import SourceAnswer
 from adapters.store.engine import make_engine
 from gateway.forces_config import ForcesConfig
+from gateway.indicators.single_flight import SingleFlight
 from schema import codelists
 from schema.periods import Period
 
@@ -94,6 +96,7 @@ class CachedLocalSource:
     def __init__(self, engine: Engine) -> None:
         self.local = LocalIndicatorSource(engine)
         self._cache = _VersionedCache()
+        self._refreshing: SingleFlight[SourceAnswer | None] = SingleFlight()
         # (force, query) -> the newest stamp it was answered at; LRU like the cache
         self._latest: OrderedDict[tuple[str, IndicatorQuery], Hashable] = OrderedDict()
 
@@ -113,7 +116,14 @@ class CachedLocalSource:
         trace.get_current_span().set_attributes(  # on the fan-out's source.call span
             {"soteria.cache.hits": len(forces) - len(todo), "soteria.cache.misses": len(todo)}
         )
-        answers = [self._refreshed(force, query, stamps[force]) for force in todo]
+        # A force refreshed at the same stamp by a concurrent request is refreshed once.
+        answers = [
+            self._refreshing.run(
+                (force, stamps[force], query),
+                functools.partial(self._refreshed, force, query, stamps[force]),
+            )
+            for force in todo
+        ]
         read = [force for force, got in zip(todo, answers, strict=True) if got is None]
         if read:
             answers.append(self.local.answer(read, query))
