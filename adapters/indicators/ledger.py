@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import BindParameter, Connection, Date, bindparam, text
+from sqlalchemy import BindParameter, Connection, Date, bindparam
 
 from adapters.indicators.dialect import SqlDialect, create_temporary, drop_temporary
 from adapters.indicators.measures import (
@@ -47,6 +47,7 @@ from adapters.indicators.measures import (
     DayMeasure,
     Measure,
 )
+from adapters.store.sql_text import sql_text
 from schema.codelists import OffenceGroup, offence_codes
 from schema.indicators.catalogue import DIMENSION_FIELDS, UNKNOWN_BUCKET, Dimension
 
@@ -209,7 +210,7 @@ def append(
     select = _src_select(
         SqlDialect(conn.dialect.name), source, dimensions, _conditional(measures, day_measures)
     )
-    statement = text(f"INSERT INTO {SRC} {select}")
+    statement = sql_text(f"INSERT INTO {SRC} {select}")
     if ":cutoff" in select:
         statement = statement.bindparams(bindparam("cutoff", type_=Date()))
     conn.execute(statement, dict(params))

@@ -27,11 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, select
 
 from adapters.indicators.ledger import active
 from adapters.indicators.models import OPTIONAL_FIELDS, indicator_quality
 from adapters.store.models import ForceRow, records
+from adapters.store.sql_text import sql_text
 from adapters.store.staging import STAGE
 from schema.periods import Period
 
@@ -78,7 +79,7 @@ def _upsert(conn: Connection, force: str, source: str, values: list[str]) -> Non
         SELECT x.force_code, {", ".join(values)} FROM ({source}) AS x WHERE 1 = 1
         GROUP BY x.force_code
         ON CONFLICT (force_code) DO UPDATE SET {sets}"""
-    conn.execute(text(sql), {"force": force})
+    conn.execute(sql_text(sql), {"force": force})
 
 
 def add_net_counts(conn: Connection, force: str) -> None:

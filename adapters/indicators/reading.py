@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam
 
 from adapters.indicators.errors import IndicatorError
 from adapters.indicators.ledger import NO_DIMENSION
@@ -37,6 +37,7 @@ from adapters.indicators.measures import (
     measures_for,
 )
 from adapters.indicators.query import ForcePartials, IndicatorQuery, PartialKey
+from adapters.store.sql_text import sql_text
 from schema.indicators.catalogue import Dimension, IndicatorId, buckets, offence_groups
 from schema.indicators.partials import EMPTY, Partial, merge
 from schema.periods import months_of
@@ -129,7 +130,7 @@ def _expanding(statement: TextClause, *names: str) -> TextClause:
 
 
 def measure_statement(p: Plan, relation: str, ctes: str = "") -> TextClause:
-    return _expanding(text(ctes + measure_select(p, relation)), "forces", "groups")
+    return _expanding(sql_text(ctes + measure_select(p, relation)), "forces", "groups")
 
 
 def day_statement(
@@ -137,7 +138,7 @@ def day_statement(
 ) -> TextClause:
     """``day_select`` ordered by days, so each histogram arrives sorted."""
     return _expanding(
-        text(f"{ctes}{day_select(p, relation, periods)} ORDER BY 5"),
+        sql_text(f"{ctes}{day_select(p, relation, periods)} ORDER BY 5"),
         "forces",
         "groups",
         "measures",
@@ -161,7 +162,7 @@ def both_statement(p: Plan, measures: str, days: str, ctes: str) -> TextClause:
         ", ".join(f"SUM({m})" for m in p.measures), named
     )
     return _expanding(
-        text(
+        sql_text(
             f"""{ctes}SELECT 0 AS kind, x.force_code, x.b, x.m, NULL, NULL, NULL, NULL, {sums}
             FROM ({measure_rows}) AS x
             UNION ALL

@@ -45,6 +45,7 @@ from adapters.indicators.models import (
     indicator_rollup_days,
 )
 from adapters.store.models import ForceRow
+from adapters.store.sql_text import sql_text
 from adapters.store.staging import STAGE
 from schema.indicators.catalogue import DIMENSION_FIELDS
 
@@ -190,7 +191,7 @@ def _write(conn: Connection, *, emptying: bool) -> set[int]:
             if table == indicator_rollup.name
             else ledger.ctes(dimensions=dims, day_measures=DAY_MEASURES)
         )
-        result = conn.execute(text(ctes + sql))
+        result = conn.execute(sql_text(ctes + sql))
         if not emptying:
             continue
         written = result.tuples().all()
@@ -216,9 +217,11 @@ def _log_changes(conn: Connection, force: str, months: set[int]) -> None:
     rows = [{"force": force, "version": version, "month": m} for m in (_MARKER, *months)]
     table = indicator_changes.name
     conflict = "ON CONFLICT (force_code, data_version, month) DO NOTHING"
-    conn.execute(text(f"INSERT INTO {table} VALUES (:force, :version, :month) {conflict}"), rows)
     conn.execute(
-        text(f"DELETE FROM {table} WHERE force_code = :force AND data_version < :oldest"),
+        sql_text(f"INSERT INTO {table} VALUES (:force, :version, :month) {conflict}"), rows
+    )
+    conn.execute(
+        sql_text(f"DELETE FROM {table} WHERE force_code = :force AND data_version < :oldest"),
         {"force": force, "oldest": version - CHANGES_KEPT},
     )
 
@@ -252,7 +255,7 @@ def _delete(
 ) -> None:
     where = " AND ".join(f"{column} = :{column}" for column in key)
     conn.execute(
-        text(f"DELETE FROM {table} WHERE {where} AND {empty}"),
+        sql_text(f"DELETE FROM {table} WHERE {where} AND {empty}"),
         [dict(zip(key, row, strict=True)) for row in rows],
     )
 
@@ -278,7 +281,7 @@ class RollupHook:
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref PRIMARY KEY)")
         name = conn.dialect.name
         params = {"force": force, "cutoff": CURRENT_CUTOFF}
-        conn.execute(text(_collect_touched(name)), params)
+        conn.execute(sql_text(_collect_touched(name)), params)
         quality.add_net_counts(conn, force)
         source = f"{_replaced(name)} UNION ALL {_written(name)}"
         if _any(conn, _ANY_TOUCHED):
@@ -305,7 +308,7 @@ def rebuild(conn: Connection, force: str) -> None:
     """Recompute a force's rollups from its current records (backfill, repair, tests)."""
     params = {"force": force, "cutoff": CURRENT_CUTOFF}
     for table in (indicator_rollup, indicator_rollup_days, indicator_quality):
-        conn.execute(text(f"DELETE FROM {table.name} WHERE force_code = :force"), params)
+        conn.execute(sql_text(f"DELETE FROM {table.name} WHERE force_code = :force"), params)
     quality.add_counts(conn, force, quality.ALL)
     with dialect.roomy_planner(conn):
         ledger.materialise(conn, _ALL, params, **_LEDGER_ARGUMENTS)

@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.checking import ParsedInput, checked_rows, header_issues
@@ -425,6 +425,32 @@ def _lock_force(conn: Connection, force: str) -> None:
         raise UnknownForceError(force)
 
 
+# Built once: a push is a handful of statements, and building and keying a statement per
+# call cost more than running it for small submissions.
+_SUBMISSIONS = cast(Table, Submission.__table__)
+_CLAIM: Final = insert(_SUBMISSIONS)
+_COUNTS: Final = (
+    update(_SUBMISSIONS)
+    .where(_SUBMISSIONS.c.id == bindparam("submission_id"))
+    .values(
+        rows=bindparam("rows"),
+        inserted=bindparam("inserted"),
+        updated=bindparam("updated"),
+        unchanged=bindparam("unchanged"),
+        stale=bindparam("stale"),
+        warning_count=bindparam("warning_count"),
+        warnings=bindparam("warnings"),
+    )
+)
+_FORCES = cast(Table, ForceRow.__table__)
+_SUBMITTED: Final = (
+    update(_FORCES)
+    .where(_FORCES.c.code == bindparam("force"))
+    .values(last_submission_at=bindparam("at"))
+)
+_SUBMITTED_CHANGED: Final = _SUBMITTED.values(data_version=_FORCES.c.data_version + 1)
+
+
 def _claim_key(
     conn: Connection,
     request: SubmissionRequest,
@@ -433,44 +459,43 @@ def _claim_key(
     digest: str,
 ) -> None:
     conn.execute(
-        insert(Submission).values(
-            id=submission_id,
-            force_code=request.force,
-            idempotency_key=request.idempotency_key,
-            received_at=received_at,
-            actor=request.actor,
-            format=request.format,
-            content_sha256=digest,
-            status="accepted",
-            rows=0,
-            inserted=0,
-            updated=0,
-            unchanged=0,
-            stale=0,
-            warning_count=0,
-            warnings=[],
-        )
+        _CLAIM,
+        {
+            "id": submission_id,
+            "force_code": request.force,
+            "idempotency_key": request.idempotency_key,
+            "received_at": received_at,
+            "actor": request.actor,
+            "format": request.format,
+            "content_sha256": digest,
+            "status": "accepted",
+            "rows": 0,
+            "inserted": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "stale": 0,
+            "warning_count": 0,
+            "warnings": [],
+        },
     )
 
 
 def _record_counts(conn: Connection, receipt: Receipt, *, changed: int) -> None:
     conn.execute(
-        update(Submission)
-        .where(Submission.id == receipt.submission_id)
-        .values(
-            rows=receipt.rows,
-            inserted=receipt.inserted,
-            updated=receipt.updated,
-            unchanged=receipt.unchanged,
-            stale=receipt.stale,
-            warning_count=receipt.warning_count,
-            warnings=list(receipt.warnings),
-        )
+        _COUNTS,
+        {
+            "submission_id": receipt.submission_id,
+            "rows": receipt.rows,
+            "inserted": receipt.inserted,
+            "updated": receipt.updated,
+            "unchanged": receipt.unchanged,
+            "stale": receipt.stale,
+            "warning_count": receipt.warning_count,
+            "warnings": list(receipt.warnings),
+        },
     )
-    values: dict[str, object] = {"last_submission_at": receipt.received_at}
-    if changed:
-        values["data_version"] = ForceRow.data_version + 1
-    conn.execute(update(ForceRow).where(ForceRow.code == receipt.force).values(**values))
+    statement = _SUBMITTED_CHANGED if changed else _SUBMITTED
+    conn.execute(statement, {"force": receipt.force, "at": receipt.received_at})
 
 
 def _replay(conn: Connection, request: SubmissionRequest, digest: str) -> IngestResult:

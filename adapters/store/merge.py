@@ -27,6 +27,7 @@ from typing import Final
 
 from sqlalchemy import Connection, bindparam, text
 
+from adapters.store.sql_text import sql_text
 from adapters.store.staging import STAGE
 from adapters.store.types import UTCDateTime
 from schema.record import FIELD_NAMES
@@ -155,15 +156,15 @@ def classify(conn: Connection, force: str) -> MergeCounts:
     Call it with the force locked. A force that holds no records has nothing to compare
     with: every row stays NULL (new), and nothing is joined.
     """
-    held = conn.execute(text(_HOLDS_RECORDS_SQL), {"force": force}).first() is not None
+    held = conn.execute(sql_text(_HOLDS_RECORDS_SQL), {"force": force}).first() is not None
     if not held:
         return counts(conn)
     if conn.dialect.name != "postgresql":
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS temp.{STAGE}_ref ON {STAGE} (crime_ref)")
-        conn.execute(text(_SQLITE_CLASSIFY_SQL), {"force": force})
+        conn.execute(sql_text(_SQLITE_CLASSIFY_SQL), {"force": force})
         return counts(conn)
     with _roomy(conn):
-        by_action = dict(conn.execute(text(_PG_CLASSIFY_SQL), {"force": force}).tuples().all())
+        by_action = dict(conn.execute(sql_text(_PG_CLASSIFY_SQL), {"force": force}).tuples().all())
     return _counts(conn, by_action)
 
 
@@ -218,7 +219,7 @@ def counts(conn: Connection) -> MergeCounts:
     """The counts of what is staged and classified (the rows staged ``direct`` aside)."""
     by_action = dict(
         conn.execute(
-            text(f"SELECT action, count(*) FROM {STAGE} WHERE direct IS NULL GROUP BY action")
+            sql_text(f"SELECT action, count(*) FROM {STAGE} WHERE direct IS NULL GROUP BY action")
         )
         .tuples()
         .all()
