@@ -96,6 +96,15 @@ class TotalsCache:
                 self._items.popitem(last=False)
 
 
+def _quantities(
+    components: Sequence[str], entity: Entity, label: str, bucket: str | None
+) -> tuple[tuple[str, Entity, str, str | None], ...]:
+    """The named additive quantities of a cell (one per component of its indicator)."""
+    if len(components) == 1:  # most indicators; the table is built after every submission
+        return ((components[0], entity, label, bucket),)
+    return tuple([(name, entity, label, bucket) for name in components])
+
+
 def build_table(
     query: IndicatorQuery,
     forces: Sequence[str],
@@ -136,15 +145,18 @@ def build_table(
         )
         for t in totals
     ]
-    # Per total and period: the members with data there (parts of its relation).
+    # Per total and period: the entities of the members with data there (its parts).
+    force_entities: dict[str, Entity] = {f: ("force", f) for f in included}
     members_at = [
-        [[m for m in t.members if m in with_data and with_data[m][p]] for p in range(len(labels))]
+        [
+            [force_entities[m] for m in t.members if m in with_data and with_data[m][p]]
+            for p in range(len(labels))
+        ]
         for t in totals
     ]
     cells: dict[CellKey, Cell] = {}
     relations: list[Relation[CellKey]] = []
     absent: dict[CellKey, str] = {}  # cells with no figure, and why
-    force_entities: dict[str, Entity] = {f: ("force", f) for f in included}
     force_visibility = {f: _EXACT if sees_exact(f) else _CONTROLLED for f in included}
     total_visibility = _EXACT if sees_exact(None) else _CONTROLLED
     for indicator_id in query.indicators:
@@ -164,7 +176,7 @@ def build_table(
                         unit,
                         partials[force].get(part_key, EMPTY),
                         force_visibility[force],
-                        tuple((name, entity, label, bucket) for name in components),
+                        _quantities(components, entity, label, bucket),
                     )
                 for total, combined, at in zip(totals, total_partials, members_at, strict=True):
                     entity = total.entity
@@ -177,9 +189,9 @@ def build_table(
                         unit,
                         combined[part_key],
                         total_visibility,
-                        tuple((name, entity, label, bucket) for name in components),
+                        _quantities(components, entity, label, bucket),
                     )
-                    parts = tuple((indicator_id, label, force_entities[m], bucket) for m in members)
+                    parts = tuple([(indicator_id, label, e, bucket) for e in members])
                     relations.append(Relation(key, parts))
             if query.breakdown is not None:
                 entities: list[Entity] = [force_entities[f] for f in included]
