@@ -102,6 +102,7 @@ def serve(argv: Sequence[str]) -> None:
     from gateway.app import create_app
     from gateway.indicators.service import IndicatorService, Viewer
     from gateway.services import services_of
+    from gateway.serving import settle_heap
     from gateway.settings import Settings
     from schema.graphql.query import table_query
     from schema.tables import IndicatorTable
@@ -136,6 +137,7 @@ def serve(argv: Sequence[str]) -> None:
 
     app = create_app(Settings.from_env())
     app.router.routes.insert(0, Route("/bench/table", plain_table, methods=["GET"]))
+    settle_heap()  # as ``soteria serve`` does
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from adapters.store.engine import make_engine
     from gateway import database
     from gateway.app import create_app
+    from gateway.serving import settle_heap
     from gateway.settings import Settings
 
     if codelists.force(args.force) is None:
@@ -42,5 +43,7 @@ def run(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(Settings.from_env(), node_force=args.force)
     if args.migrate:
         database.upgrade(make_engine(settings.database_url))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    app = create_app(settings)
+    settle_heap()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -27,8 +27,10 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.serving import settle_heap
 
     settings = Settings.from_env()
     app = create_app(settings)
+    settle_heap()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
     return 0
