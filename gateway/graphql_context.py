@@ -95,13 +95,14 @@ class _Rows:
 
 def tally_table(tally: DisclosureTally, table: IndicatorTable) -> None:
     """What an indicator table discloses (shared with the CSV export)."""
+    summary = table.summary()  # counted once per cached table, not per request
     tally.add(
         "indicators",
         rows=len(table.cells),
-        cells=sum(1 for c in table.cells if c.value is not None and not c.suppressed),
+        cells=summary.shown,
         suppressed=table.suppressed_cells,
         forces=table.coverage.included,
-        periods={period_item(c.period.label) for c in table.cells},
+        periods={period_item(label) for label in summary.period_labels},
     )
 
 

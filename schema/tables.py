@@ -106,11 +106,30 @@ class IndicatorTable:
         """Cells as scalar rows in ``COLUMNS`` order: the fast, flat form."""
         return rows_of(self.cells)
 
+    def summary(self) -> CellSummary:
+        """How many cells show a figure and which periods they cover."""
+        if self.prepared is not None:
+            return self.prepared.summary()
+        return summarise(self.cells)
+
     def rows_json(self) -> bytes:
         """``rows()`` as JSON bytes, from ``prepared`` when the table has it."""
         if self.prepared is not None:
             return self.prepared.json()
         return orjson.dumps(self.rows())
+
+
+@dataclass(frozen=True, slots=True)
+class CellSummary:
+    shown: int  # cells with a figure, not suppressed
+    period_labels: frozenset[str]
+
+
+def summarise(cells: Sequence[TableCell]) -> CellSummary:
+    return CellSummary(
+        shown=sum(1 for c in cells if c.value is not None and not c.suppressed),
+        period_labels=frozenset(c.period.label for c in cells),
+    )
 
 
 def rows_of(cells: Sequence[TableCell]) -> list[list[object]]:
@@ -143,12 +162,20 @@ class PreparedRows:
     cells are immutable, so the bytes can never differ from ``rows_of(cells)``.
     """
 
-    __slots__ = ("_cells", "_json", "_lock")
+    __slots__ = ("_cells", "_json", "_lock", "_summary")
 
     def __init__(self, cells: tuple[TableCell, ...]) -> None:
         self._cells = cells
         self._json: bytes | None = None
+        self._summary: CellSummary | None = None
         self._lock = threading.Lock()
+
+    def summary(self) -> CellSummary:
+        """What the cells show, counted once (every request's audit event records it)."""
+        found = self._summary
+        if found is None:
+            found = self._summary = summarise(self._cells)
+        return found
 
     def json(self) -> bytes:
         found = self._json

@@ -44,3 +44,17 @@ def test_prepared_rows_equal_the_rows_serialised(found: tuple[TableCell, ...]) -
     assert orjson.loads(prepared.rows_json()) == orjson.loads(orjson.dumps(plain.rows()))
     # Serialised once: the second call returns the very same bytes.
     assert prepared.rows_json() is prepared.rows_json()
+
+
+@given(st.lists(cells, max_size=30).map(tuple))
+def test_the_summary_of_a_cached_table_is_that_of_its_cells(
+    table_cells: tuple[TableCell, ...],
+) -> None:
+    """What an audit event records of a table: the cells showing a figure, and periods."""
+    prepared = PreparedRows(table_cells)
+    table = IndicatorTable(table_cells, Coverage((), (), ()), prepared=prepared)
+    shown = [c for c in table_cells if c.value is not None and not c.suppressed]
+    assert prepared.summary() == table.summary() == prepared.summary()
+    assert table.summary().shown == len(shown)
+    assert table.summary().period_labels == {c.period.label for c in table_cells}
+    assert IndicatorTable(table_cells, Coverage((), (), ())).summary() == table.summary()
