@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from adapters.indicators.errors import InvalidIndicatorQueryError
@@ -33,6 +33,12 @@ class IndicatorQuery:
     scope: OffenceScope = OffenceScope.ALL_RASSO
     breakdown: Dimension | None = None
     as_at: dt.datetime | None = None
+    # Computed once: caches look a query up once per force on every request, and hashing
+    # a dataclass rehashes its fields (periods included) every time.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __post_init__(self) -> None:
         if not self.indicators:
@@ -48,3 +54,5 @@ class IndicatorQuery:
             raise InvalidIndicatorQueryError("a period is asked for twice")
         if self.as_at is not None and self.as_at.utcoffset() is None:
             raise InvalidIndicatorQueryError("as_at needs a timezone (an aware datetime)")
+        fields = (self.indicators, self.granularity, self.periods, self.scope)
+        object.__setattr__(self, "_hash", hash((*fields, self.breakdown, self.as_at)))

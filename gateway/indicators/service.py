@@ -44,6 +44,8 @@ from schema.tables import (
     TableQuery,
 )
 
+_QUERIES_KEPT = 4096
+
 
 class TableQueryError(ValueError):
     """An argument the caller can fix (unknown force, bad period range...)."""
@@ -113,6 +115,7 @@ class IndicatorService:
         self.stale_after = stale_after
         self.clock = clock
         self._tables = _TableCache()
+        self._queries: dict[IndicatorQuery, IndicatorQuery] = {}
         self._building: SingleFlight[_Built] = SingleFlight()
         self._totals = TotalsCache()
 
@@ -146,6 +149,11 @@ class IndicatorService:
             breakdown=request.breakdown,
             as_at=request.as_at,
         )
+        # One object per distinct query: the caches then find it by identity, without
+        # comparing its fields once per force.
+        if len(self._queries) > _QUERIES_KEPT:
+            self._queries.clear()
+        query = self._queries.setdefault(query, query)
         answers, failures = self._gather(forces, query)
         partials: dict[str, ForcePartials] = {}
         quality: dict[str, DataQuality] = {}
