@@ -33,7 +33,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
 from adapters.indicators import dialect, ledger, quality
 from adapters.indicators.ledger import ROLLUP_DIMENSIONS
@@ -226,18 +226,19 @@ def _log_changes(conn: Connection, force: str, months: set[int]) -> None:
     )
 
 
+_CHANGES: Final = select(indicator_changes.c.data_version, indicator_changes.c.month).where(
+    indicator_changes.c.force_code == bindparam("force"),
+    indicator_changes.c.data_version > bindparam("since"),
+    indicator_changes.c.data_version <= bindparam("until"),
+)
+
+
 def changed_months(conn: Connection, force: str, since: int, until: int) -> set[int] | None:
     """The months whose histograms changed in versions ``since`` (excluded) to ``until``;
     None when a version in between is not listed (a rebuild, or pruned): read it all."""
     if until <= since:
         return set()
-    rows = conn.execute(
-        select(indicator_changes.c.data_version, indicator_changes.c.month).where(
-            indicator_changes.c.force_code == force,
-            indicator_changes.c.data_version > since,
-            indicator_changes.c.data_version <= until,
-        )
-    ).tuples()
+    rows = conn.execute(_CHANGES, {"force": force, "since": since, "until": until}).tuples()
     months: set[int] = set()
     listed: set[int] = set()
     for version, month in rows:

@@ -33,11 +33,13 @@ from adapters.indicators.rollup import changed_months
 from adapters.indicators.wire import SourceAnswer
 from adapters.store.errors import UnknownForceError
 from adapters.store.models import ForceRow
+from adapters.store.sql_text import sql_text
 from schema import codelists
 from schema.periods import Period
 
 Stamp = tuple[int, Hashable]  # (data_version, last submission time as stored)
 _STAMPS: Final = "SELECT code, data_version, last_submission_at FROM forces"
+_STAMP_OF: Final = "SELECT data_version, last_submission_at FROM forces WHERE code = :force"
 _NEVER: Final[Stamp] = (0, None)  # a force row not seeded: no data, never submitted
 
 
@@ -122,7 +124,7 @@ class LocalIndicatorSource:
             return None
         p = reading.plan(query)
         with self._snapshot() as conn, dialect.roomy_planner(conn, restore=False):
-            stamp = _stamps(conn).get(force, _NEVER)
+            stamp = _stamp_of(conn, force)
             months = changed_months(conn, force, version, stamp[0])
             if months is None:
                 return None
@@ -184,6 +186,12 @@ def _data_versions(conn: Connection, forces: list[str]) -> dict[str, int]:
 
 def _stamps(conn: Connection) -> dict[str, Stamp]:
     return {str(code): (int(version), at) for code, version, at in conn.exec_driver_sql(_STAMPS)}
+
+
+def _stamp_of(conn: Connection, force: str) -> Stamp:
+    """One force's stamp, as ``_stamps`` reads it (untyped: the stored values as they are)."""
+    row = conn.execute(sql_text(_STAMP_OF), {"force": force}).first()
+    return _NEVER if row is None else (int(row[0]), row[1])
 
 
 def _current(
