@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,8 +205,12 @@ def _wait_ready(replica: Replica, deadline: float) -> None:
 
 
 @contextmanager
-def start_replicas(count: int, env: Mapping[str, str], log_dir: Path) -> Iterator[list[Replica]]:
-    """``count`` gateways serving at once; all are stopped on leaving, whatever happened."""
+def start_replicas(
+    count: int, env: Mapping[str, str], log_dir: Path, *, serve_args: Sequence[str] = ()
+) -> Iterator[list[Replica]]:
+    """``count`` gateways serving at once; all are stopped on leaving, whatever happened.
+
+    ``serve_args`` are added to each ``soteria serve`` command line (``--workers 2``)."""
     replicas: list[Replica] = []
     try:
         for number in range(1, count + 1):
@@ -214,7 +218,7 @@ def start_replicas(count: int, env: Mapping[str, str], log_dir: Path) -> Iterato
             log = log_dir / f"gateway-{number}.log"
             with log.open("wb") as out:
                 process = subprocess.Popen(
-                    [*SERVE, "--host", "127.0.0.1", "--port", str(port)],
+                    [*SERVE, "--host", "127.0.0.1", "--port", str(port), *serve_args],
                     env=dict(env),
                     cwd=log_dir,
                     stdin=subprocess.DEVNULL,
