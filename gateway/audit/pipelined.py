@@ -21,9 +21,11 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import psycopg
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from gateway.audit.canonical import hash_fields, join_list
 from gateway.audit.errors import ChainHeadMissingError
@@ -61,7 +63,34 @@ def append_pipelined(
     checkpoint_every: int,
     checkpoint: Checkpointer,
 ) -> list[StoredEvent]:
-    """Append ``events`` in order in ``conn``'s transaction; checkpoints where due."""
+    """Append ``events`` in order in ``conn``'s transaction; checkpoints where due.
+
+    Errors of the driver are raised as SQLAlchemy's (``OperationalError`` for a database
+    that went away, as every other statement raises them), so callers see one kind.
+    """
+    try:
+        return _append(conn, events, now, checkpoint_every, checkpoint)
+    except psycopg.Error as exc:
+        raise _as_sqlalchemy_error(conn, exc) from exc
+
+
+def _as_sqlalchemy_error(conn: Connection, exc: psycopg.Error) -> BaseException:
+    driver = conn.connection.dbapi_connection
+    gone = conn.dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]  # psycopg IS the DBAPI module here
+    if gone:  # as SQLAlchemy does for its own statements: the pool must not reuse it
+        conn.invalidate(exc)
+    return DBAPIError.instance(
+        _INSERT, None, exc, psycopg.Error, connection_invalidated=gone, dialect=conn.dialect
+    )
+
+
+def _append(
+    conn: Connection,
+    events: Sequence[AuditEvent],
+    now: Callable[[], dt.datetime],
+    checkpoint_every: int,
+    checkpoint: Checkpointer,
+) -> list[StoredEvent]:
     driver = conn.connection.dbapi_connection
     assert driver is not None
     cursor = driver.cursor()

@@ -6,7 +6,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import OperationalError
 
 from gateway.audit import AuditTrail, PublicKey, StoredEvent, verify
 from gateway.audit.models import CHECKPOINTS, EVENTS
@@ -96,3 +98,23 @@ def test_a_batch_appends_the_chain_that_single_appends_would(
     assert tuple(head) == (16, stored[-1].event_hash)
     report = verify(engine, public_keys)
     assert report.ok, report.breaks
+
+
+def test_a_session_the_database_ends_mid_append_raises_sqlalchemys_error(
+    engine: Engine, trail: AuditTrail
+) -> None:
+    """On PostgreSQL the append talks to the driver directly (pipelined); a session that
+    dies under it still surfaces as SQLAlchemy's ``OperationalError`` (what the routes turn
+    into 503), and the connection is not handed out again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("appends are pipelined on PostgreSQL only")
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        conn.commit()
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError):
+            trail.append(conn, sample_event(1))
+        assert conn.invalidated
+    with engine.connect() as conn:  # the next session works, from a fresh connection
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
