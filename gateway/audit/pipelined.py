@@ -109,7 +109,7 @@ def _append(
         check_time(occurred_at)
         fields = event.canonical_fields(seq=seq, occurred_at=occurred_at, prev_hash=prev_hash)
         prev_hash = hash_fields(fields)
-        queued.append((index > 0, _row(event, fields, occurred_at, prev_hash)))
+        queued.append((index > 0, event_row(event, fields, occurred_at, prev_hash)))
         stored.append(StoredEvent.from_canonical(fields, prev_hash))
         due = seq % checkpoint_every == 0
         if due or index == len(events) - 1:
@@ -140,9 +140,10 @@ def _append(
     return stored
 
 
-def _row(
+def event_row(
     event: AuditEvent, fields: dict[str, Any], occurred_at: dt.datetime, event_hash: str
 ) -> dict[str, Any]:
+    """The ``audit_events`` row of ``event`` placed with ``fields`` (both append paths)."""
     return {
         **fields,
         "occurred_at": occurred_at.astimezone(dt.UTC),

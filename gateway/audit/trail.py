@@ -29,13 +29,13 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, update
 
-from gateway.audit.canonical import hash_fields, join_list
+from gateway.audit.canonical import hash_fields
 from gateway.audit.checkpoints import Checkpoint, CheckpointKind, write_checkpoint
 from gateway.audit.errors import ChainHeadMissingError
 from gateway.audit.events import AuditEvent, StoredEvent, check_time
 from gateway.audit.group_commit import GroupCommit
 from gateway.audit.models import EVENTS, HEAD
-from gateway.audit.pipelined import append_pipelined, pipelined
+from gateway.audit.pipelined import append_pipelined, event_row, pipelined
 from gateway.audit.signing import Signer
 
 # The two statements that take the chain lock: advance it, or (checkpoints) hold it still.
@@ -91,17 +91,7 @@ class AuditTrail:
         check_time(occurred_at)
         fields = event.canonical_fields(seq=seq, occurred_at=occurred_at, prev_hash=prev_hash)
         event_hash = hash_fields(fields)
-        conn.execute(
-            EVENTS.insert(),
-            {
-                **fields,
-                "occurred_at": occurred_at,
-                "scopes": join_list(event.scopes),
-                "forces": join_list(event.forces),
-                "periods": join_list(event.periods),
-                "event_hash": event_hash,
-            },
-        )
+        conn.execute(EVENTS.insert(), event_row(event, fields, occurred_at, event_hash))
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(head_hash=event_hash))
         if seq % self.checkpoint_every == 0:
             self._periodic_checkpoint(conn, seq, event_hash)
