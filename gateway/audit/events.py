@@ -186,9 +186,16 @@ class StoredEvent:
     version: int = FORMAT_VERSION
 
     @classmethod
-    def from_canonical(cls, fields: dict[str, Any], event_hash: str) -> StoredEvent:
+    def from_canonical(
+        cls, fields: dict[str, Any], event_hash: str, occurred_at: dt.datetime | None = None
+    ) -> StoredEvent:
+        """The stored event; ``occurred_at``, the aware time ``fields`` spell, saves parsing it."""
         values = {name: fields[name] for name in FIELDS}
-        values["occurred_at"] = parse_time(fields["occurred_at"])
+        values["occurred_at"] = (
+            parse_time(fields["occurred_at"])
+            if occurred_at is None
+            else occurred_at.astimezone(dt.UTC)
+        )
         for name in ("scopes", "forces", "periods"):
             values[name] = tuple(fields[name])
         return cls(**values, event_hash=event_hash)

@@ -24,13 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from gateway.audit.events import AuditEvent, StoredEvent
 
 MAX_BATCH: Final = 256
 
-AppendMany = Callable[[Connection, Sequence[AuditEvent]], list[StoredEvent]]
+# Appends the events in order in one transaction of their own, commits, returns them stored.
+CommitMany = Callable[[Engine, Sequence[AuditEvent]], list[StoredEvent]]
 
 
 @dataclass
@@ -51,8 +52,9 @@ class _Pending:
 class GroupCommit:
     """The queue of one engine (a transaction never spans two engines)."""
 
-    def __init__(self, append_many: AppendMany) -> None:
-        self._append_many = append_many
+    def __init__(self, commit_many: CommitMany) -> None:
+        self._commit_many = commit_many
+        self.commits = 0  # transactions committed (for tests and metrics)
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._leading = False
@@ -88,8 +90,7 @@ class GroupCommit:
 
     def _write(self, engine: Engine, batch: list[_Pending]) -> None:
         try:
-            with engine.begin() as conn:
-                stored = self._append_many(conn, [pending.event for pending in batch])
+            stored = self._commit_many(engine, [pending.event for pending in batch])
         except Exception as exc:  # noqa: BLE001 - handed to the callers, who raise it
             if len(batch) > 1:
                 for pending in batch:
@@ -98,6 +99,8 @@ class GroupCommit:
             batch[0].error = exc
             batch[0].woken.set()
             return
+        with self._lock:
+            self.commits += 1
         for pending, event in zip(batch, stored, strict=True):
             pending.stored = event
             pending.woken.set()

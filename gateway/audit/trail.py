@@ -35,7 +35,7 @@ from gateway.audit.errors import ChainHeadMissingError
 from gateway.audit.events import AuditEvent, StoredEvent, check_time
 from gateway.audit.group_commit import GroupCommit
 from gateway.audit.models import EVENTS, HEAD
-from gateway.audit.pipelined import append_pipelined, event_row, pipelined
+from gateway.audit.pipelined import append_pipelined, commit_pipelined, event_row, pipelined
 from gateway.audit.signing import Signer
 
 # The two statements that take the chain lock: advance it, or (checkpoints) hold it still.
@@ -113,6 +113,23 @@ class AuditTrail:
             )
         return [self.append(conn, event) for event in events]
 
+    def commit_many(self, engine: Engine, events: Sequence[AuditEvent]) -> list[StoredEvent]:
+        """Append ``events`` in a transaction of their own and commit (a group-commit batch).
+
+        On PostgreSQL the transaction's BEGIN and COMMIT go in the pipeline too
+        (``gateway.audit.pipelined.commit_pipelined``): two round trips in all.
+        """
+        if events and pipelined(engine):
+            return commit_pipelined(
+                engine,
+                events,
+                now=self.now,
+                checkpoint_every=self.checkpoint_every,
+                checkpoint=self._periodic_checkpoint,
+            )
+        with engine.begin() as conn:
+            return self.append_many(conn, events)
+
     def _periodic_checkpoint(self, conn: Connection, seq: int, head_hash: str) -> None:
         write_checkpoint(
             conn,
@@ -128,7 +145,7 @@ class AuditTrail:
         with self._groups_lock:
             group = self._groups.get(engine)
             if group is None:
-                group = self._groups[engine] = GroupCommit(self.append_many)
+                group = self._groups[engine] = GroupCommit(self.commit_many)
             return group
 
     def append_standalone(self, engine: Engine, event: AuditEvent) -> StoredEvent:

@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, event, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditTrail, PublicKey, StoredEvent, verify
 from gateway.audit.models import CHECKPOINTS, EVENTS
@@ -29,18 +29,12 @@ def _hold_chain_lock(engine: Engine, release: threading.Event, held: threading.E
 def test_events_queued_behind_a_commit_are_written_together(
     engine: Engine, trail: AuditTrail, public_keys: dict[str, PublicKey]
 ) -> None:
-    commits: list[int] = []
-
-    def count(conn: object) -> None:
-        commits.append(1)
-
-    event.listen(engine, "commit", count)
     release, held = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_chain_lock, args=(engine, release, held))
     holder.start()
     held.wait(10)
-    commits.clear()
     group = trail.group(engine)
+    commits_before = group.commits
     try:
         with ThreadPoolExecutor(max_workers=WRITERS) as pool:
             futures = [
@@ -57,10 +51,10 @@ def test_events_queued_behind_a_commit_are_written_together(
     finally:
         release.set()
         holder.join()
-        event.remove(engine, "commit", count)
 
     assert sorted(e.seq for e in stored) == list(range(1, WRITERS + 1))
-    assert len(commits) == 2  # the leader's own event, then everything queued behind it
+    # the leader's own event, then everything queued behind it
+    assert group.commits - commits_before == 2
     with engine.connect() as conn:
         assert conn.scalar(select(EVENTS.c.seq).order_by(EVENTS.c.seq.desc()).limit(1)) == WRITERS
     report = verify(engine, public_keys)
@@ -78,9 +72,13 @@ def test_a_batch_appends_the_chain_that_single_appends_would(
         batch = trail.append_many(conn, [sample_event(i) for i in range(3, 15)])
     with engine.begin() as conn:
         single += [trail.append(conn, sample_event(15))]
-    stored = single[:3] + batch + single[3:]
+    # Batches committing on their own (the group commit's, BEGIN and COMMIT pipelined on
+    # PostgreSQL): a checkpoint as the last event (20), then one inside the batch (25).
+    committed = trail.commit_many(engine, [sample_event(i) for i in range(16, 20)])
+    committed += trail.commit_many(engine, [sample_event(i) for i in range(20, 27)])
+    stored = single[:3] + batch + single[3:] + committed
 
-    assert [e.seq for e in stored] == list(range(1, 17))
+    assert [e.seq for e in stored] == list(range(1, 28))
     with engine.connect() as conn:
         rows = conn.execute(select(EVENTS).order_by(EVENTS.c.seq)).mappings().all()
         checkpoints = conn.execute(
@@ -94,8 +92,10 @@ def test_a_batch_appends_the_chain_that_single_appends_would(
         (5, stored[4].event_hash),
         (10, stored[9].event_hash),
         (15, stored[14].event_hash),
+        (20, stored[19].event_hash),
+        (25, stored[24].event_hash),
     ]
-    assert tuple(head) == (16, stored[-1].event_hash)
+    assert tuple(head) == (27, stored[-1].event_hash)
     report = verify(engine, public_keys)
     assert report.ok, report.breaks
 
@@ -118,3 +118,92 @@ def test_a_session_the_database_ends_mid_append_raises_sqlalchemys_error(
         assert conn.invalidated
     with engine.connect() as conn:  # the next session works, from a fresh connection
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+
+
+def test_a_batch_the_database_refuses_leaves_nothing_and_a_clean_connection(
+    engine: Engine, trail: AuditTrail, public_keys: dict[str, PublicKey]
+) -> None:
+    """A statement refused mid-batch (here a trigger refusing one event's action) fails the
+    whole batch: no event and no head change stored, the error raised as SQLAlchemy's,
+    and the connection goes back to the pool out of its transaction and out of the
+    autocommit mode the pipelined commit used."""
+    trail.commit_many(engine, [sample_event(0)])
+    refused = sample_event(1, action="test:refused")
+    returned: list[tuple[object, object]] = []
+
+    def on_checkin(dbapi_connection: object, _record: object) -> None:
+        if engine.dialect.name == "postgresql":
+            status = dbapi_connection.pgconn.transaction_status  # type: ignore[attr-defined]
+            returned.append((dbapi_connection.autocommit, status))  # type: ignore[attr-defined]
+
+    with engine.begin() as conn:
+        conn.execute(text(_REFUSE_TRIGGER[engine.dialect.name]))
+    event.listen(engine, "checkin", on_checkin)
+    try:
+        with pytest.raises(DBAPIError, match="refused by the test"):
+            trail.commit_many(engine, [sample_event(2), refused, sample_event(3)])
+    finally:
+        event.remove(engine, "checkin", on_checkin)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER test_refuse_action" + _ON[engine.dialect.name]))
+
+    assert returned in ([], [(False, 0)])  # psycopg: TransactionStatus.IDLE
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(EVENTS)) == 1
+        assert conn.execute(text("SELECT seq FROM audit_chain_head")).scalar_one() == 1
+    after = trail.commit_many(engine, [sample_event(4)])  # the chain goes on from seq 1
+    assert [e.seq for e in after] == [2]
+    report = verify(engine, public_keys)
+    assert report.ok, report.breaks
+
+
+_ON = {"postgresql": " ON audit_events", "sqlite": ""}
+_REFUSE_TRIGGER = {
+    "postgresql": """
+        CREATE OR REPLACE FUNCTION test_refuse_action() RETURNS trigger AS $$
+        BEGIN
+            IF NEW.action = 'test:refused' THEN
+                RAISE EXCEPTION 'refused by the test';
+            END IF;
+            RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER test_refuse_action BEFORE INSERT ON audit_events
+            FOR EACH ROW EXECUTE FUNCTION test_refuse_action();
+    """,
+    "sqlite": """
+        CREATE TRIGGER test_refuse_action BEFORE INSERT ON audit_events
+        WHEN NEW.action = 'test:refused'
+        BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+    """,
+}
+
+
+def test_a_committing_batch_whose_session_dies_raises_sqlalchemys_error(
+    engine: Engine, trail: AuditTrail
+) -> None:
+    """The pipelined commit on a connection whose backend the database ends just after it
+    was checked out: SQLAlchemy's ``OperationalError`` (a 503 for the routes), nothing
+    stored, and the next batch works on a fresh connection."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("commits are pipelined on PostgreSQL only")
+    killer = engine.raw_connection()  # held apart from the pool while the listener runs
+    ended: list[int] = []
+
+    def end_backend(dbapi_connection: object, _record: object, _proxy: object) -> None:
+        pid = dbapi_connection.info.backend_pid  # type: ignore[attr-defined]
+        killer.cursor().execute("SELECT pg_terminate_backend(%s)", (pid,))
+        killer.commit()
+        ended.append(pid)
+
+    event.listen(engine, "checkout", end_backend)
+    try:
+        with pytest.raises(OperationalError):
+            trail.commit_many(engine, [sample_event(1)])
+    finally:
+        event.remove(engine, "checkout", end_backend)
+        killer.close()
+    assert ended
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(EVENTS)) == 0
+    stored = trail.commit_many(engine, [sample_event(2)])
+    assert [e.seq for e in stored] == [1]
