@@ -34,6 +34,7 @@ from gateway.audit import (
     query_events,
 )
 from gateway.audit.tally import DisclosureTally, period_item
+from gateway.graphql.scalars import prebuilt
 from gateway.indicators.service import IndicatorService, Viewer
 from gateway.services import Services
 from schema.graphql.context import Caller
@@ -267,6 +268,9 @@ class GatewayContext:
     services: Services
     errors: list[dict[str, Any]] = field(default_factory=list)
     disclosed: DisclosureTally = field(default_factory=DisclosureTally)
+    # Pre-serialised values returned, in order: the transport hashes each only once for
+    # the audit's response digest (``gateway.graphql.body_digest``).
+    embedded: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.request.state.audit_disclosure = self.disclosed
@@ -304,6 +308,10 @@ class GatewayContext:
     def audit(self) -> AuditPort:
         self._principal()
         return AuditPort(self.services, self.disclosed)
+
+    def prebuilt(self, payload: bytes) -> orjson.Fragment:
+        self.embedded.append(payload)
+        return prebuilt(payload)
 
     def add_error(self, message: str, code: str, **extensions: Any) -> None:
         self.errors.append({"message": message, "extensions": {"code": code, **extensions}})

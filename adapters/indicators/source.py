@@ -31,6 +31,7 @@ from adapters.indicators.quality import DataQuality, read_quality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
 from adapters.indicators.rollup import changed_months
 from adapters.indicators.wire import SourceAnswer
+from adapters.store.engine import single_statement_reads
 from adapters.store.errors import UnknownForceError
 from adapters.store.models import ForceRow
 from adapters.store.sql_text import sql_text
@@ -56,6 +57,7 @@ class LocalIndicatorSource:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._one_statement = single_statement_reads(engine)
 
     def _snapshot(self) -> Connection:
         conn = self._engine.connect()
@@ -152,7 +154,7 @@ class LocalIndicatorSource:
     def stamps(self, forces: Sequence[str]) -> dict[str, Stamp]:
         """Each force's stamp (data version, last submission time): one small statement."""
         checked = _checked(forces)
-        with self._engine.connect() as conn:
+        with self._one_statement.connect() as conn:
             stamps = _stamps(conn)
         return {f: stamps.get(f, _NEVER) for f in checked}
 
@@ -162,7 +164,7 @@ class LocalIndicatorSource:
 
     def data_versions(self, forces: Sequence[str]) -> dict[str, int]:
         checked = _checked(forces)
-        with self._engine.connect() as conn:
+        with self._one_statement.connect() as conn:
             return _data_versions(conn, checked)
 
     def quality(self, force: str, periods: Sequence[Period]) -> DataQuality:

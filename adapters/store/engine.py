@@ -83,6 +83,20 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def single_statement_reads(engine: Engine) -> Engine:
+    """The same engine (and pool), for units of work that are one read-only statement.
+
+    On PostgreSQL their connections run in autocommit: a single statement is its own
+    consistent snapshot, and psycopg then sends no BEGIN before it nor ROLLBACK when the
+    connection goes back to the pool, two round trips of three (the freshness check of
+    every indicator query is such a statement). SQLite's transactions are in-process, so
+    it is unchanged there.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def immediate_writes(engine: Engine) -> Engine:
     """The same engine (and pool), with SQLite transactions that lock for writing at BEGIN.
 

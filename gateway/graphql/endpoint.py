@@ -20,7 +20,6 @@ request id and answered 500 with a masked ``INTERNAL`` error.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from auth.errors import MissingTokenError
 from auth.guard import current_principal
 from auth.responses import problem_response
 from gateway.graphql import graphiql
+from gateway.graphql.body_digest import BodyDigests
 from gateway.graphql.documents import DocumentCache
 from gateway.graphql.errors import (
     REFUSAL_CODES,
@@ -80,6 +80,7 @@ class GraphQLEndpoint:
             schema.graphql_schema, self.limits, context_factory, expected_errors
         )
         self.on_operation = on_operation
+        self.digests = BodyDigests()
 
     @property
     def documents(self) -> DocumentCache:
@@ -157,7 +158,9 @@ class GraphQLEndpoint:
             outcome=outcome_of(response.status_code, codes),
             status_code=response.status_code,
             error_codes=codes,
-            response_sha256=hashlib.sha256(bytes(response.body)).hexdigest(),
+            response_sha256=self.digests.sha256(
+                bytes(response.body), reply.embedded if reply is not None else ()
+            ),
             duration_seconds=time.perf_counter() - started,
             purpose=request.headers.get(PURPOSE_HEADER),
             request=request,

@@ -69,6 +69,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     operation_type: str | None = None
     operation_name: str | None = None
+    # Pre-serialised values the body holds, in order (``context.embedded``): the audit's
+    # response digest hashes each once (``gateway.graphql.body_digest``).
+    embedded: tuple[bytes, ...] = ()
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -161,7 +164,8 @@ class Executor:
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
-        return Reply(200, body, **details)
+        embedded = getattr(context, "embedded", None)
+        return Reply(200, body, embedded=tuple(embedded or ()), **details)
 
 
 def _span_attributes(details: dict[str, Any]) -> dict[str, str]:

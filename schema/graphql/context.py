@@ -58,5 +58,8 @@ class RequestContext(Protocol):
 
     def caller(self) -> Caller: ...
 
+    def prebuilt(self, payload: bytes) -> Any:
+        """Pre-serialised JSON (valid JSON bytes) to return from a JSON field as it is."""
+
     def add_error(self, message: str, code: str, **extensions: Any) -> None:
         """A non-fatal error beside the data (e.g. SOURCE_UNAVAILABLE for one force)."""

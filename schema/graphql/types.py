@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-import orjson
 from graphene.types.generic import GenericScalar
 
 from schema import codelists
+from schema.graphql.context import RequestContext
 from schema.indicators.catalogue import Indicator as IndicatorSpec
 from schema.tables import IndicatorTable as Table
 
@@ -119,10 +119,11 @@ class IndicatorTable(graphene.ObjectType):
         return Table.COLUMNS
 
     @staticmethod
-    def resolve_rows(parent: Table, info: Any) -> orjson.Fragment:
+    def resolve_rows(parent: Table, info: Any) -> Any:
         # Pre-serialised JSON: ``GenericScalar.serialize`` returns it untouched and the
         # endpoint's one ``orjson.dumps`` copies the bytes into the response as they are.
-        return orjson.Fragment(parent.rows_json())
+        context: RequestContext = info.context
+        return context.prebuilt(parent.rows_json())
 
 
 class FieldFill(graphene.ObjectType):

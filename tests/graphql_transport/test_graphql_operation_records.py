@@ -33,6 +33,20 @@ def test_records_an_allowed_query(transport: Transport) -> None:
     assert 0 < record.duration_seconds < 5
 
 
+def test_the_response_digest_of_pre_serialised_values_is_the_bodys(
+    transport: Transport,
+) -> None:
+    """Values the context lists as embedded are hashed once and their state reused; the
+    digest is still the SHA-256 of the exact body, whatever surrounds them."""
+    queries = ["{ a: table b: table }", "{ a: table b: table }", '{ hello(name: "x") t: table }']
+    hits = transport.endpoint.digests.hits
+    for query in queries:
+        response = transport.post(query)
+        assert response.status_code == 200
+        assert transport.records[-1].response_sha256 == sha256(response.content)
+    assert transport.endpoint.digests.hits == hits + 1  # the second body: same bytes before
+
+
 def test_variables_digest_ignores_key_order(transport: Transport) -> None:
     query = "query Q($a: String, $b: String) { x: hello(name: $a) y: hello(name: $b) }"
     transport.post(query, variables={"a": "1", "b": "2"})
