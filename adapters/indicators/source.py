@@ -125,7 +125,9 @@ class LocalIndicatorSource:
         if query.as_at is not None:
             return None
         p = reading.plan(query)
-        with self._snapshot() as conn, dialect.roomy_planner(conn, restore=False):
+        # One force's rollup rows, few: the planner settings for large groupings
+        # (``dialect.roomy_planner``) would cost a round trip and gain nothing here.
+        with self._snapshot() as conn:
             stamp = _stamp_of(conn, force)
             months = changed_months(conn, force, version, stamp[0])
             if months is None:
@@ -149,7 +151,10 @@ class LocalIndicatorSource:
             indicator, label, _ = key
             if label in kept and READINGS[indicator].kind is ReadingKind.DAYS:
                 fresh[key] = old[key]
-        return SourceAnswer({force: fresh}, quality, {force: stamp})
+        # A submission outside this query's periods leaves its figures as they were: the
+        # same object then says so to the tables built from it (which are then kept).
+        answer: ForcePartials = old if fresh == old else fresh
+        return SourceAnswer({force: answer}, quality, {force: stamp})
 
     def stamps(self, forces: Sequence[str]) -> dict[str, Stamp]:
         """Each force's stamp (data version, last submission time): one small statement."""

@@ -9,8 +9,12 @@ see exactly) and the stamp of every force involved as the sources reported it on
 call: a repeated national table costs the sources' stamp check and a dictionary lookup,
 and any receipt changes a stamp, so a cached table is never staler than the last receipt.
 Totals are cached per total by their members' stamps (``table.TotalsCache``), so after one
-force's submission only the totals holding it are combined again. Coverage's staleness
-depends on the clock, so it is worked out on every call.
+force's submission only the totals holding it are combined again. And a table whose
+inputs did not change with the stamps (a submission outside its periods: the sources then
+hand back the very same partials objects, and the same periods with data) is not built
+again: merging and disclosure control were most of a busy gateway's work while every
+push made every table holding its force stale. Coverage's staleness depends on the
+clock, so it is worked out on every call.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from adapters.indicators.quality import DataQuality
 from adapters.indicators.query import ForcePartials, IndicatorQuery
@@ -74,22 +79,38 @@ class _Built:
     prepared: PreparedRows  # the cells' rows as JSON, serialised once for the entry
 
 
-class _TableCache:
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What a table was built from, beyond its question: compared to reuse it."""
+
+    partials: tuple[ForcePartials | None, ...]  # per force, compared by identity
+    has_data: tuple[tuple[bool, ...] | None, ...]  # per force, per period
+
+    def same_as(self, other: _Inputs) -> bool:
+        return self.has_data == other.has_data and all(
+            mine is theirs for mine, theirs in zip(self.partials, other.partials, strict=True)
+        )
+
+
+V = TypeVar("V")
+
+
+class _TableCache(Generic[V]):
     """Finished tables by (question, viewer, stamps); LRU over ``size`` tables."""
 
     def __init__(self, size: int = 32) -> None:
-        self._items: OrderedDict[Hashable, _Built] = OrderedDict()
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> _Built | None:
+    def get(self, key: Hashable) -> V | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: Hashable, value: _Built) -> None:
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -114,7 +135,9 @@ class IndicatorService:
         self.custom_groups = custom_groups
         self.stale_after = stale_after
         self.clock = clock
-        self._tables = _TableCache()
+        self._tables: _TableCache[_Built] = _TableCache()
+        # (question, forces, groups, viewer, missing) -> the inputs and the table built last
+        self._last_built: _TableCache[tuple[_Inputs, _Built]] = _TableCache()
         self._queries: dict[IndicatorQuery, IndicatorQuery] = {}
         self._building: SingleFlight[_Built] = SingleFlight()
         self._totals = TotalsCache()
@@ -214,6 +237,46 @@ class IndicatorService:
         )
 
     def _build(
+        self,
+        *,
+        query: IndicatorQuery,
+        forces: list[str],
+        groups: Sequence[str],
+        viewer: Viewer,
+        partials: dict[str, ForcePartials],
+        quality: dict[str, DataQuality],
+        versions: dict[str, Hashable] | None,
+        missing: dict[str, str],
+        failures: list[SourceFailure],
+    ) -> _Built:
+        shape = (query, tuple(forces), tuple(groups), viewer, tuple(missing.items()))
+        inputs = _Inputs(
+            partials=tuple(partials.get(f) for f in forces),
+            has_data=tuple(
+                tuple(quality[f].has_data.get(p.label, False) for p in query.periods)
+                if f in partials
+                else None
+                for f in forces
+            ),
+        )
+        last = self._last_built.get(shape)
+        if last is not None and last[0].same_as(inputs) and last[1].failures == tuple(failures):
+            return last[1]
+        built = self._built(
+            query=query,
+            forces=forces,
+            groups=groups,
+            viewer=viewer,
+            partials=partials,
+            quality=quality,
+            versions=versions,
+            missing=missing,
+            failures=failures,
+        )
+        self._last_built.put(shape, (inputs, built))
+        return built
+
+    def _built(
         self,
         *,
         query: IndicatorQuery,

@@ -257,3 +257,47 @@ def test_submit_records_for_another_force_is_forbidden(
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(records)) == 0
+
+
+def test_a_table_is_kept_while_submissions_leave_its_figures_as_they_were(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission outside a table's periods makes it stale by its stamps but changes none
+    of its inputs: the table is not built again, and its figures stay right. One inside
+    the periods is built again with the new figures."""
+    seed(api)
+    analyst = api.client("indicators:read", force="kent")  # kent's figures exact, not rounded
+    service = api.http.app.state.services.extras["indicators"]  # type: ignore[attr-defined]
+    builds: list[int] = []
+    build = service._built
+
+    def counted(**kw: Any) -> Any:
+        builds.append(1)
+        return build(**kw)
+
+    monkeypatch.setattr(service, "_built", counted)
+    variables = {"forces": ["kent", "essex", "surrey"], "groups": ["NATIONAL"]}
+
+    def kent_in_may() -> int:
+        status, body = gql(api, analyst, TABLE, variables)
+        assert status == 200, body
+        [cell] = [
+            c
+            for c in body["data"]["indicatorTable"]["cells"]
+            if (c["indicator"], c["force"], c["period"]["label"])
+            == ("recorded_offences", "kent", "2024-05")
+        ]
+        return int(cell["value"])
+
+    before = kent_in_may()
+    assert builds == [1]
+    # April: before the table's months (a later one would also give June data, so a 0
+    # where there was no figure: rightly a new table).
+    april = csv_body(row("K-apr", recorded="2024-04-10", updated="2025-01-11T10:00:00+00:00"))
+    assert push(api, april, key="april", force="kent").status_code == 201
+    assert kent_in_may() == before
+    assert builds == [1]  # kept: kent's figures for May and June 2024 did not move
+    may = csv_body(row("K-may", recorded="2024-05-10", updated="2025-01-12T10:00:00+00:00"))
+    assert push(api, may, key="may", force="kent").status_code == 201
+    assert kent_in_may() == before + 1
+    assert builds == [1, 1]
