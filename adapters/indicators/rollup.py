@@ -46,10 +46,9 @@ from adapters.indicators.models import (
 )
 from adapters.store.models import ForceRow
 from adapters.store.sql_text import sql_text
-from adapters.store.staging import STAGE
+from adapters.store.staging import STAGE, TOUCHED
 from schema.indicators.catalogue import DIMENSION_FIELDS
 
-TOUCHED: Final = "soteria_touched_suspects"
 # Cohort measures of the current figures: every stored date is on or before the day it was
 # received, so "on or before now" is "set".
 CURRENT_CUTOFF: Final = dt.date(9999, 12, 31)
@@ -273,11 +272,7 @@ class RollupHook:
             self._after(conn, force)
 
     def _before(self, conn: Connection, force: str) -> None:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref text PRIMARY KEY) ON COMMIT DROP"
-            )
-        else:
+        if conn.dialect.name != "postgresql":  # there it is made once per connection
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{TOUCHED}")
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (suspect_ref PRIMARY KEY)")
         name = conn.dialect.name
@@ -295,7 +290,10 @@ class RollupHook:
             ledger.append(conn, _repeated(+1), params, **_LEDGER_ARGUMENTS)
         _log_changes(conn, force, _write(conn, emptying=True))
         ledger.discard(conn)
-        conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
+        if conn.dialect.name == "postgresql":  # kept for the connection: emptied for the next
+            conn.exec_driver_sql(f"DELETE FROM {TOUCHED}")  # batch of this transaction
+        else:
+            conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
 
 
 _ANY_TOUCHED: Final = f"SELECT 1 FROM {TOUCHED} LIMIT 1"

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
+from adapters.store.staging import session_tables_sql
+
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and real BEGINs.
@@ -37,7 +39,19 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     )
     if psycopg3:
         event.listen(engine, "checkout", _refuse_dead_connection)
+    event.listen(engine, "connect", _create_session_tables)
     return engine
+
+
+def _create_session_tables(dbapi_connection: Any, _record: Any) -> None:
+    """The push path's temporary tables, once per connection (``staging.session_tables_sql``)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in session_tables_sql():
+            cursor.execute(statement)
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
 
 
 def _refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -41,20 +41,38 @@ class StageWriter(Protocol):
     def close(self) -> None: ...
 
 
-def create_stage(conn: Connection) -> None:
-    """A temporary table: the data row number, one column per field, the action, ``direct``.
+TOUCHED: Final = "soteria_touched_suspects"  # suspects a push touches (the rollup hook)
 
-    ``direct`` is true for a row already COPYed into ``records`` (``stage_direct``). On
-    PostgreSQL ``tid`` is where the row's record is (``merge.classify`` sets it).
+
+def session_tables_sql() -> list[str]:
+    """PostgreSQL: the push path's temporary tables, made once per database connection.
+
+    Creating them in every push's transaction (``ON COMMIT DROP``) was a third of the
+    database's work under a load of small pushes: each CREATE writes a row per column to
+    the catalogue and each drop deletes them again. Made when the connection opens
+    (``adapters.store.engine``), they live as long as it does; ``ON COMMIT DELETE ROWS``
+    empties them when a transaction that used them commits, and a rolled-back one's rows
+    were never visible, so every push starts from empty tables.
     """
-    if conn.dialect.name == "postgresql":
-        columns = ", ".join(f"{f.name} {_pg_type(f.kind)}" for f in FIELDS)
-        conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {STAGE} (row_number integer, {columns}, "
-            "action text, direct boolean, tid tid) ON COMMIT DROP"
-        )
+    columns = ", ".join(f"{f.name} {_pg_type(f.kind)}" for f in FIELDS)
+    return [
         # No index: PostgreSQL joins the stage to records by hashing (or by probing the
         # records primary key for a small stage), and every COPYed row would pay for one.
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (row_number integer, {columns}, "
+        "action text, direct boolean, tid tid) ON COMMIT DELETE ROWS",
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {TOUCHED} (suspect_ref text PRIMARY KEY) "
+        "ON COMMIT DELETE ROWS",
+    ]
+
+
+def create_stage(conn: Connection) -> None:
+    """An empty stage: the data row number, one column per field, the action, ``direct``.
+
+    ``direct`` is true for a row already COPYed into ``records`` (``stage_direct``). On
+    PostgreSQL ``tid`` is where the row's record is (``merge.classify`` sets it), and the
+    table exists already, empty at the start of every transaction (``session_tables_sql``).
+    """
+    if conn.dialect.name == "postgresql":
         return
     columns = ", ".join(f.name for f in FIELDS)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
