@@ -194,6 +194,27 @@ def _oauth(part: dict[str, Any]) -> list[str]:
     ]
 
 
+_LIMITS: dict[str, str] = {
+    "plain_serialised": "plain route, rows serialised with orjson per request (the issue's limit)",
+    "plain_route": "plain route, pre-serialised rows (strict limit)",
+    "plain_audited": "plain route, pre-serialised rows + the same audit event",
+}
+
+
+def _ratio_to(n: dict[str, Any], form: str) -> str:
+    ratio = n.get("ratio_to", {}).get(form)
+    return "-" if ratio is None else f"{ratio:.2f}x"
+
+
+def _limit_rows(n: dict[str, Any]) -> list[str]:
+    """One row per plain route the run measured (older runs measured only the strict one)."""
+    return [
+        f"| {label} | {n['p50_ms'][form]} | {n['p99_ms'][form]} | {_ratio_to(n, form)} | - |"
+        for form, label in _LIMITS.items()
+        if form in n["p50_ms"]
+    ]
+
+
 def _http_query(part: dict[str, Any]) -> list[str]:
     f = part["figures"]
     n, one, fan = f["national"], f["one_force"], f["fanout"]
@@ -209,16 +230,19 @@ def _http_query(part: dict[str, Any]) -> list[str]:
         f"({_n(n['rows'])} cells), one connection, median p50 of {len(n['ratios'])} rounds. "
         f"The first (cold) request took {f['national_cold_seconds']} s.",
         "",
-        "| form | p50 ms | worst p99 ms | target |",
-        "|---|---:|---:|---|",
+        "| form | p50 ms | worst p99 ms | fast form / this | target |",
+        "|---|---:|---:|---:|---|",
         f"| GraphQL fast form (`rows`) | **{p50['graphql_rows']}** | "
-        f"{n['p99_ms']['graphql_rows']} | p50 < {n['target_p50_ms']:.0f} ms and ≤ "
-        f"{n['target_ratio']:.0f}x the plain route: {_met(n['met'])} |",
-        f"| plain Starlette route, same table, orjson (the limit) | {p50['plain_route']} | "
-        f"{n['p99_ms']['plain_route']} | - |",
-        f"| GraphQL typed `cells` | {p50['graphql_cells']} | {n['p99_ms']['graphql_cells']} | - |",
+        f"{n['p99_ms']['graphql_rows']} | - | p50 < {n['target_p50_ms']:.0f} ms and ≤ "
+        f"{n['target_ratio']:.0f}x the issue's limit: {_met(n['met'])} |",
+        *_limit_rows(n),
+        f"| GraphQL typed `cells` | {p50['graphql_cells']} | {n['p99_ms']['graphql_cells']} "
+        "| - | - |",
         "",
-        f"Fast form / plain route: **{n['ratio']:.2f}x** (rounds: {n['ratios']}).",
+        f"Fast form / the issue's limit (rows serialised with orjson per request): "
+        f"**{n['ratio']:.2f}x** (rounds: {n['ratios']}); / the strict limit (pre-serialised "
+        f"rows, no audit event): **{_ratio_to(n, 'plain_route')}** "
+        f"(≤ {n['target_ratio']:.0f}x: {_met(n.get('met_strict', n['met']))}).",
         "",
         f"One force ({one['force']}), one quarter, every indicator, {one['connections']} "
         f"connections for {one['seconds']} s:",
