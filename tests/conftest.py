@@ -118,3 +118,15 @@ def empty_tables(engine: Engine) -> None:
 def engine(migrated_engine: Engine) -> Engine:
     empty_tables(migrated_engine)
     return migrated_engine
+
+
+@contextmanager
+def own_postgres_engine(engine: Engine, *, pool_size: int, why: str) -> Iterator[Engine]:
+    """A second engine (and pool) on ``engine``'s PostgreSQL database; skips on SQLite."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip(why)
+    own = make_engine(engine.url.render_as_string(hide_password=False), pool_size=pool_size)
+    try:
+        yield own
+    finally:
+        own.dispose()

@@ -262,33 +262,6 @@ class IndicatorService:
         last = self._last_built.get(shape)
         if last is not None and last[0].same_as(inputs) and last[1].failures == tuple(failures):
             return last[1]
-        built = self._built(
-            query=query,
-            forces=forces,
-            groups=groups,
-            viewer=viewer,
-            partials=partials,
-            quality=quality,
-            versions=versions,
-            missing=missing,
-            failures=failures,
-        )
-        self._last_built.put(shape, (inputs, built))
-        return built
-
-    def _built(
-        self,
-        *,
-        query: IndicatorQuery,
-        forces: list[str],
-        groups: Sequence[str],
-        viewer: Viewer,
-        partials: dict[str, ForcePartials],
-        quality: dict[str, DataQuality],
-        versions: dict[str, Hashable] | None,
-        missing: dict[str, str],
-        failures: list[SourceFailure],
-    ) -> _Built:
         cells = build_table(
             query,
             forces,
@@ -302,7 +275,7 @@ class IndicatorService:
             totals_cache=self._totals,
         )
         finished = tuple(cells)
-        return _Built(
+        built = _Built(
             cells=finished,
             included=tuple(f for f in forces if f in partials),
             missing=tuple(MissingForce(f, why) for f, why in missing.items()),
@@ -310,6 +283,8 @@ class IndicatorService:
             suppressed_cells=sum(1 for c in cells if c.suppressed),
             prepared=PreparedRows(finished),
         )
+        self._last_built.put(shape, (inputs, built))
+        return built
 
     def quality(self, forces: Sequence[str] | None, periods: Sequence[Period]) -> list[DataQuality]:
         chosen = self.forces(forces)

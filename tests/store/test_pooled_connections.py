@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from adapters.store.engine import make_engine
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import POSTGRES_ADMIN_URL, own_postgres_engine
 
 
 def _end_sessions(engine: Engine) -> int:
@@ -37,11 +36,10 @@ def _end_sessions(engine: Engine) -> int:
 
 @pytest.fixture
 def pooled(engine: Engine) -> Iterator[Engine]:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server to end a connection")
-    fresh = make_engine(engine.url.render_as_string(hide_password=False), pool_size=3)
-    yield fresh
-    fresh.dispose()
+    with own_postgres_engine(
+        engine, pool_size=3, why="SQLite has no server to end a connection"
+    ) as own:
+        yield own
 
 
 def test_connections_ended_by_the_server_are_replaced_at_checkout(pooled: Engine) -> None:

@@ -9,18 +9,17 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from adapters.store.engine import make_engine
 from adapters.store.staging import STAGE, TOUCHED
+from tests.conftest import own_postgres_engine
 from tests.indicators.indicator_testkit import FIRST_ARRIVAL, Rec, Submission, push, reset
 
 
 @pytest.fixture
 def one_connection(engine: Engine) -> Iterator[Engine]:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite makes its temporary tables in each push")
-    single = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
-    yield single
-    single.dispose()
+    with own_postgres_engine(
+        engine, pool_size=1, why="SQLite makes its tables in each push"
+    ) as own:
+        yield own
 
 
 def _held(engine: Engine) -> tuple[int, int, int]:
