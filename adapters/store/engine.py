@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import select
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
 from adapters.store.staging import session_tables_sql
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
@@ -39,19 +42,26 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     )
     if psycopg3:
         event.listen(engine, "checkout", _refuse_dead_connection)
-    event.listen(engine, "connect", _create_session_tables)
+        event.listen(engine, "connect", _create_session_tables)
     return engine
 
 
 def _create_session_tables(dbapi_connection: Any, _record: Any) -> None:
-    """The push path's temporary tables, once per connection (``staging.session_tables_sql``)."""
+    """The push path's temporary tables, once per connection (``staging.session_tables_sql``).
+
+    A connection that may not make them (a read-only standby, a role without TEMP) is
+    still usable for everything but pushes, which then fail on the missing table.
+    """
     cursor = dbapi_connection.cursor()
     try:
         for statement in session_tables_sql():
             cursor.execute(statement)
+        dbapi_connection.commit()
+    except psycopg.Error as exc:
+        dbapi_connection.rollback()
+        log.warning("no push staging tables on this connection: %s", exc)
     finally:
         cursor.close()
-    dbapi_connection.commit()
 
 
 def _refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
+from adapters.store.engine import make_engine
 from adapters.store.staging import STAGE, TOUCHED
 from tests.conftest import own_postgres_engine
 from tests.indicators.indicator_testkit import FIRST_ARRIVAL, Rec, Submission, push, reset
@@ -51,3 +52,20 @@ def test_pushes_on_one_connection_start_from_empty_tables(one_connection: Engine
         ).scalar_one()
     assert stored == dt.date(2024, 5, 3)
     assert _held(one_connection) == (pid, 0, 0)
+
+
+def test_a_connection_that_may_not_make_them_still_reads(engine: Engine) -> None:
+    """A read-only session (a standby, say) cannot make temporary tables: it still connects
+    and reads; only a push would fail there."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite makes its tables in each push")
+    url = engine.url.update_query_dict({"options": "-c default_transaction_read_only=on"})
+    read_only = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with read_only.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM forces")).scalar_one() >= 0
+            assert (
+                conn.execute(text("SELECT to_regclass('pg_temp.soteria_stage')")).scalar() is None
+            )
+    finally:
+        read_only.dispose()
