@@ -12,14 +12,8 @@ all of them. Results go to ``benchmarks/results/latest.json`` and the figures se
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import time
-import traceback
 from collections.abc import Callable
 from typing import Any, Final
-
-from sqlalchemy import create_engine
 
 from benchmarks import (
     audit,
@@ -32,8 +26,7 @@ from benchmarks import (
     report,
     rollup_update,
 )
-from benchmarks.measure import load, machine
-from benchmarks.scratch import ADMIN_URL
+from benchmarks.harness import Harness, main
 
 PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
     "oauth": oauth.run,
@@ -47,41 +40,15 @@ PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("parts", nargs="*", metavar="PART", help=", ".join(PARTS))
-    args = parser.parse_args(argv)
-    unknown = [name for name in args.parts if name not in PARTS]
-    if unknown:
-        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
-    chosen = args.parts or list(PARTS)
-    results = report.load_results()
-    admin = create_engine(ADMIN_URL)
-    try:
-        results["machine"] = machine(admin)
-    finally:
-        admin.dispose()
-    failed = False
-    for name in chosen:
-        print(f"benchmark {name} ...", flush=True)
-        started, at_start = time.perf_counter(), load()
-        entry: dict[str, Any] = {
-            "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "load_average_at_start": at_start,
-        }
-        try:
-            entry["figures"] = PARTS[name]()
-        except Exception as exc:  # noqa: BLE001 - recorded, reported, and the run goes on
-            traceback.print_exc()
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-            failed = True
-        entry["seconds"] = round(time.perf_counter() - started, 1)
-        results.setdefault("parts", {})[name] = entry
-        print(f"benchmark {name}: {entry.get('figures', entry.get('error'))}", flush=True)
-        report.save_results(results)
-        report.update_doc(results)
-    return 1 if failed else 0
+HARNESS: Final = Harness(
+    prog="python -m benchmarks",
+    label="benchmark",
+    description=__doc__ or "",
+    parts=PARTS,
+    results=report.RESULTS,
+    publish=report.update_doc,
+)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(HARNESS))

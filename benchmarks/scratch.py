@@ -8,12 +8,11 @@ no other database is touched. Tables are built by the Alembic migrations, as in 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from adapters.store.engine import make_engine
 from gateway import database
@@ -26,18 +25,8 @@ ADMIN_URL = os.environ.get(
 @contextmanager
 def postgres_database(part: str) -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped on exit."""
-    name = f"soteria_bench_{part}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with database.throwaway_postgres_database(ADMIN_URL, f"soteria_bench_{part}") as url:
+        yield url
 
 
 def sqlite_url(directory: Path) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -9,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, create_engine, text
 
 from adapters.indicators import models as indicator_models
 from adapters.store import models as store_models
@@ -72,3 +75,21 @@ def check(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.check(config)
+
+
+@contextmanager
+def throwaway_postgres_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database ``<prefix>_<random>`` on ``admin_url``'s server,
+    dropped on exit with whatever is still connected to it (tests, benchmarks, harnesses)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -9,13 +9,12 @@ each test that asks for ``engine`` starts from empty tables.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 
 from adapters.store.engine import make_engine
 from gateway import database
@@ -31,24 +30,11 @@ _KEEP = {"alembic_version", "forces"}
 _RESEED_AUDIT_HEAD = "INSERT INTO audit_chain_head (id, seq, head_hash) VALUES (1, 0, :genesis)"
 
 
-def _postgres_database() -> Iterator[str]:
-    name = f"soteria_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if DATABASE_KIND == "postgresql":
-        yield from _postgres_database()
+        with database.throwaway_postgres_database(POSTGRES_ADMIN_URL, "soteria_test") as url:
+            yield url
     else:
         path: Path = tmp_path_factory.mktemp("db") / "soteria.db"
         yield f"sqlite:///{path}"

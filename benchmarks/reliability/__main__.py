@@ -14,19 +14,12 @@ target that was missed is recorded as such but is not a failure of the run.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import time
-import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import create_engine
-
-from benchmarks.measure import load, machine
+from benchmarks.harness import Harness, main
 from benchmarks.reliability import faults, fuzz, report
 from benchmarks.reliability import load as load_part
-from benchmarks.scratch import ADMIN_URL
 
 PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
     "load": load_part.run,
@@ -35,41 +28,16 @@ PARTS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.reliability", description=__doc__)
-    parser.add_argument("parts", nargs="*", metavar="PART", help=", ".join(PARTS))
-    args = parser.parse_args(argv)
-    unknown = [name for name in args.parts if name not in PARTS]
-    if unknown:
-        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
-    results = report.load_results()
-    admin = create_engine(ADMIN_URL)
-    try:
-        results["machine"] = machine(admin)
-    finally:
-        admin.dispose()
-    failed = False
-    for name in args.parts or list(PARTS):
-        print(f"reliability {name} ...", flush=True)
-        started, at_start = time.perf_counter(), load()
-        entry: dict[str, Any] = {
-            "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "load_average_at_start": at_start,
-        }
-        try:
-            entry["figures"] = PARTS[name]()
-            failed |= not entry["figures"].get("invariants_hold", True)
-        except Exception as exc:  # noqa: BLE001 - recorded, reported, and the run goes on
-            traceback.print_exc()
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-            failed = True
-        entry["seconds"] = round(time.perf_counter() - started, 1)
-        results.setdefault("parts", {})[name] = entry
-        print(f"reliability {name}: {entry.get('figures', entry.get('error'))}", flush=True)
-        report.save_results(results)
-        report.update_doc(results)
-    return 1 if failed else 0
+HARNESS: Final = Harness(
+    prog="python -m benchmarks.reliability",
+    label="reliability",
+    description=__doc__ or "",
+    parts=PARTS,
+    results=report.RESULTS,
+    publish=report.update_doc,
+    broke=lambda figures: not figures.get("invariants_hold", True),
+)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(HARNESS))

@@ -20,18 +20,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from adapters.store.engine import make_engine
 from auth.clients import create_client
+from gateway import database
 from schema import codelists
 
 # The address clients use in production (the reverse proxy's): the issuer and audience of
@@ -153,21 +152,9 @@ def replica_env(database_url: str, var_dir: Path, **settings: str) -> dict[str, 
     return env
 
 
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
+def postgres_database(admin_url: str) -> AbstractContextManager[str]:
     """A database of its own on the test server, dropped (connections and all) afterwards."""
-    name = f"soteria_replicas_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    return database.throwaway_postgres_database(admin_url, "soteria_replicas")
 
 
 def _stop(replicas: list[Replica]) -> None:
