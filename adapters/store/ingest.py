@@ -119,10 +119,12 @@ class _Merger:
         self._now = now
         self._hooks = hooks
         self.counts = merge.NO_COUNTS
+        self._stage_used = False  # by an earlier batch of this push: empty it first
 
     @traced_stage("ingest.merge")
     def merge_staged(self, rows: int) -> None:
         """Merge the ``rows`` rows staged."""
+        self._stage_used = True
         self._merge(staged=rows, direct=())
 
     @traced_stage("ingest.merge")
@@ -132,7 +134,9 @@ class _Merger:
         The direct rows are staged too (``stage_direct``) when a change hook will read them.
         """
         conn = self._conn
-        clear_stage(conn)
+        if self._stage_used:  # a push of one batch (most) finds it empty: no TRUNCATE
+            clear_stage(conn)
+        self._stage_used = True
         if staged:
             write_stage(conn, staged)
         if direct and self._hooks:
