@@ -84,11 +84,25 @@ class BearerTokenBackend(AuthenticationBackend):
             token = _bearer_token(conn)
             if token is None:
                 return BearerCredentials(None, self.recorder), UnauthenticatedUser()
-            principal = await run_in_threadpool(self._validate, token)
+            # A token seen before usually needs no I/O at all: then no worker thread.
+            principal = self._validate_now(token)
+            if principal is None:
+                principal = await run_in_threadpool(self._validate, token)
         except AccessDeniedError as exc:
             self.recorder.record(conn, exc.code)
             raise
         return BearerCredentials(principal, self.recorder), PrincipalUser(principal)
+
+    def _validate_now(self, token: str) -> Principal | None:
+        """``_validate`` from memory alone, on the event loop; None when it needs I/O."""
+        principal = self._validator.validate_now(token)
+        if principal is None:
+            return None
+        if self._rate_limiter is not None and not self._rate_limiter.check_now(
+            api_rate_key(principal)
+        ):
+            return None
+        return principal
 
     def _validate(self, token: str) -> Principal:
         principal = self._validator.validate(token)

@@ -80,6 +80,14 @@ class KeyCache:
                 self._forced_at = now
             return None if self._keys is None else self._keys.get(kid)
 
+    def peek(self, kid: str) -> Key | None:
+        """The key named ``kid`` if the loaded keys are current; None when ``get`` would have
+        to load (stale or never loaded) or does not know it. Never loads."""
+        with self._lock:
+            if self._keys is None or self._is_stale(self._clock()):
+                return None
+            return self._keys.get(kid)
+
     def refresh(self) -> None:
         """Load now (at start-up, or after this process rotated a key)."""
         with self._lock:

@@ -81,6 +81,14 @@ class LiveCache:
                     self._live[key] = now + self._ttl
         return live
 
+    def peek(self, jti: str, client_id: str) -> bool:
+        """True if a "live" answer for the token is kept and current (no database read);
+        False means only that the cache cannot say, not that the token is refused."""
+        now = self._clock().timestamp()
+        with self._lock:
+            until = self._live.get((jti, client_id))
+            return until is not None and now < until
+
     def __len__(self) -> int:
         return len(self._live)
 

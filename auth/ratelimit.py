@@ -36,6 +36,9 @@ class BucketStore(Protocol):
 
     def take(self, key: str, *, rate: float, burst: int, now: float) -> Take: ...
 
+    def take_now(self, key: str, *, rate: float, burst: int, now: float) -> Take | None:
+        """``take`` if it needs no I/O and no wait for another thread; else None."""
+
 
 @dataclass(frozen=True, slots=True)
 class RateDecision:
@@ -69,6 +72,9 @@ class InMemoryBucketStore:
             if len(self._buckets) > self._max_keys:
                 self._prune(now)
             return Take(allowed=allowed, tokens=tokens)
+
+    def take_now(self, key: str, *, rate: float, burst: int, now: float) -> Take | None:
+        return self.take(key, rate=rate, burst=burst, now=now)  # memory only: always at once
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -104,6 +110,19 @@ class RateLimiter:
             return RateDecision(allowed=True, retry_after=0)
         wait = (1.0 - take.tokens) / self._limit.rate
         return RateDecision(allowed=False, retry_after=max(1, math.ceil(wait)))
+
+    def check_now(self, key: str) -> bool:
+        """``check`` if the store can decide without I/O: True when it took a token, raises
+        ``RateLimitedError`` when refused, False when only ``check`` can say."""
+        take = self._store.take_now(
+            key, rate=self._limit.rate, burst=self._limit.burst, now=self._clock().timestamp()
+        )
+        if take is None:
+            return False
+        if not take.allowed:
+            wait = (1.0 - take.tokens) / self._limit.rate
+            raise RateLimitedError(max(1, math.ceil(wait)))
+        return True
 
     def check(self, key: str) -> None:
         """``hit`` that raises ``RateLimitedError`` (HTTP 429) when refused."""

@@ -105,6 +105,23 @@ class SqlBucketStore:
                     reserve.tokens, reserve.taken_at = granted - 1, now
             return take
 
+    def take_now(self, key: str, *, rate: float, burst: int, now: float) -> Take | None:
+        """A token from this process's reserve for ``key``, if it holds one and no other
+        thread is fetching for it; None otherwise (``take`` then goes to the database)."""
+        if self.batch(rate, burst) == 1:
+            return None
+        reserve = self._reserve(key)
+        if not reserve.fetching.acquire(blocking=False):
+            return None
+        try:
+            with self._lock:
+                if self._usable(reserve, now):
+                    reserve.tokens -= 1
+                    return Take(allowed=True, tokens=float(reserve.tokens))
+            return None
+        finally:
+            reserve.fetching.release()
+
     def _usable(self, reserve: _Reserve, now: float) -> bool:
         fresh = reserve.taken_at <= now < reserve.taken_at + self._hold_seconds
         if not fresh:

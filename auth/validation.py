@@ -246,6 +246,27 @@ class TokenValidator:
             external.config, claims, token=token, force_exists=self._force_exists
         )
 
+    def validate_now(self, token: str) -> Principal | None:
+        """The Principal for a token verified before, if that needs no I/O; else None.
+
+        Only what ``validate`` would accept at once from memory: the token is remembered,
+        within its lifetime, its key is the current loaded one (no reload due) and its
+        "live" answer is kept and current. Anything else (a first sight, a key reload, a
+        deny-list read, any refusal) is ``validate``'s to decide, in a worker thread.
+        """
+        remembered = self.verified.get(token)
+        live = self._token_is_live
+        if remembered is None or not isinstance(live, LiveCache):
+            return None
+        leeway = self._settings.leeway_seconds
+        moment = self._clock().timestamp()
+        if not remembered.not_before - leeway <= moment < remembered.expires + leeway:
+            return None
+        if self._local_keys.peek(remembered.kid) is not remembered.key:
+            return None
+        principal = remembered.principal
+        return principal if live.peek(principal.token_id, principal.client_id) else None
+
     def _local_key(self, kid: str) -> Key | None:
         return self._local_keys.get(kid)
 
