@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from adapters.indicators import models as indicator_models
 from adapters.store import models as store_models
@@ -78,18 +81,32 @@ def check(engine: Engine) -> None:
 
 
 @contextmanager
-def throwaway_postgres_database(admin_url: str, prefix: str) -> Iterator[str]:
+def throwaway_postgres_database(
+    admin_url: str, prefix: str, *, drop_attempts: int = 1
+) -> Iterator[str]:
     """The URL of a new, empty database ``<prefix>_<random>`` on ``admin_url``'s server,
-    dropped on exit with whatever is still connected to it (tests, benchmarks, harnesses)."""
+    dropped on exit with whatever is still connected to it (tests, benchmarks, harnesses).
+
+    The admin engine keeps no pooled connection (a server restart would leave it a dead
+    one); ``drop_attempts`` > 1 retries the drop once a second while a restarted server
+    comes back (the fault harness restarts it).
+    """
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             yield admin_url.rsplit("/", 1)[0] + f"/{name}"
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for attempt in range(1, drop_attempts + 1):
+                try:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    break
+                except OperationalError:
+                    if attempt == drop_attempts:
+                        raise
+                    time.sleep(1)
     finally:
         admin.dispose()

@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Final
 
 import httpx
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
 from adapters.store.engine import make_engine
 from auth.clients import create_client
@@ -230,32 +228,11 @@ def token(base_url: str, creds: Credentials, scope: str | None = None) -> str:
     return value
 
 
-@contextlib.contextmanager
-def scratch_database(part: str) -> Iterator[str]:
-    """A new PostgreSQL database, dropped on exit even after the server was restarted.
-
-    The admin engine keeps no pooled connection (a restart would leave it a dead one), and
-    the drop is retried while the server comes back.
-    """
-    name = f"soteria_bench_{part}_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            for attempt in range(30):
-                try:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    break
-                except OperationalError:
-                    if attempt == 29:
-                        raise
-                    time.sleep(1)
-    finally:
-        admin.dispose()
+def scratch_database(part: str) -> contextlib.AbstractContextManager[str]:
+    """A new PostgreSQL database, dropped on exit even after the server was restarted."""
+    return database.throwaway_postgres_database(
+        ADMIN_URL, f"soteria_bench_{part}", drop_attempts=30
+    )
 
 
 def _soteria() -> str:
