@@ -9,7 +9,9 @@ response with one ``orjson.dumps``. A resolver may return:
 * ``prebuilt(payload_bytes)``: JSON already serialised (a cached table, say), which
   orjson copies into the response as it is, without parsing or walking it.
 
-The bytes given to ``prebuilt`` must be valid JSON; orjson does not check them.
+The bytes given to ``prebuilt`` must be valid JSON; orjson does not check them. A context
+that also lists them, in order, in an ``embedded`` list lets the endpoint hash them once
+for the audit's response digest (``gateway.graphql.body_digest``) instead of per request.
 The scalar is output-only: as an argument it is refused at validation.
 """
 
